@@ -1,0 +1,331 @@
+package clrapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/learnerrecords/clr-operator/internal/imsx"
+	"github.com/learnerrecords/clr-operator/internal/store"
+)
+
+// clrType is the VC type of the credentials this API serves.
+const clrType = "ClrCredential"
+
+// compactJWS is the CompactJws pattern of the CLR 2.0 schema.
+var compactJWS = regexp.MustCompile(`^[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]*\.[a-zA-Z0-9_-]+$`)
+
+// getCredentials is getCredentials (CLR 2.0 §6.2.1).
+func (a *API) getCredentials(w http.ResponseWriter, r *http.Request) {
+	learnerID, ok := learner(w, r)
+	if !ok || !acceptsJSON(w, r) {
+		return
+	}
+	q, msg := parsePaging(r.URL.Query())
+	if msg != "" {
+		imsx.Write(w, http.StatusBadRequest, imsx.InvalidQueryParameter, msg)
+		return
+	}
+	q.LearnerID = learnerID
+	q.Type = clrType
+	creds, total, err := a.store.ListCredentials(r.Context(), q)
+	if err != nil {
+		a.log.Error("listing credentials", "err", err)
+		imsx.Write(w, http.StatusInternalServerError, imsx.InternalServerError, "the credentials could not be read")
+		return
+	}
+	// The body is written by hand: json.Marshal would compact and re-escape
+	// the stored JSON, and a credential must come back byte for byte.
+	var buf bytes.Buffer
+	buf.Grow(256 + len(creds)*2048)
+	buf.WriteString(`{"credential":[`)
+	n := 0
+	for _, c := range creds {
+		if c.Format != store.FormatJSON {
+			continue
+		}
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(c.Data)
+		n++
+	}
+	buf.WriteString(`],"compactJwsString":[`)
+	n = 0
+	for _, c := range creds {
+		if c.Format != store.FormatJWS {
+			continue
+		}
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		// A stored JWS matches the compact pattern: nothing to escape.
+		buf.WriteByte('"')
+		buf.Write(c.Data)
+		buf.WriteByte('"')
+		n++
+	}
+	buf.WriteString("]}\n")
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Total-Count", strconv.Itoa(total))
+	if link := a.pageLinks(q, total, r.URL.Query().Get("since")); link != "" {
+		h.Set("Link", link)
+	}
+	_, _ = w.Write(buf.Bytes())
+}
+
+// parsePaging reads limit, offset and since.
+func parsePaging(v url.Values) (store.CredentialQuery, string) {
+	q := store.CredentialQuery{Limit: DefaultPageSize}
+	for _, p := range []string{"limit", "offset", "since"} {
+		if len(v[p]) > 1 {
+			return q, "the query parameter " + p + " is repeated"
+		}
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return q, "limit must be a positive integer"
+		}
+		q.Limit = min(n, MaxPageSize)
+	}
+	if s := v.Get("offset"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return q, "offset must be a non-negative integer"
+		}
+		q.Offset = n
+	}
+	if s := v.Get("since"); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return q, "since must be an RFC 3339 date-time, e.g. 2026-01-31T12:00:00Z"
+		}
+		q.Since = t.UTC()
+	}
+	return q, ""
+}
+
+// pageLinks is the RFC 8288 Link header: first and last always, next and
+// prev when they exist.
+func (a *API) pageLinks(q store.CredentialQuery, total int, since string) string {
+	page := func(offset int) string {
+		v := url.Values{"limit": {strconv.Itoa(q.Limit)}, "offset": {strconv.Itoa(offset)}}
+		if since != "" {
+			v.Set("since", since)
+		}
+		return a.opts.PublicURL + BasePath + "/credentials?" + v.Encode()
+	}
+	last := 0
+	if total > 0 {
+		last = (total - 1) / q.Limit * q.Limit
+	}
+	links := []string{fmt.Sprintf(`<%s>; rel="first"`, page(0))}
+	if q.Offset+q.Limit < total {
+		links = append(links, fmt.Sprintf(`<%s>; rel="next"`, page(q.Offset+q.Limit)))
+	}
+	if q.Offset > 0 {
+		links = append(links, fmt.Sprintf(`<%s>; rel="prev"`, page(min(max(q.Offset-q.Limit, 0), last))))
+	}
+	links = append(links, fmt.Sprintf(`<%s>; rel="last"`, page(last)))
+	return strings.Join(links, ", ")
+}
+
+// postCredentials is upsertCredential (CLR 2.0 §6.2.2): a ClrCredential as
+// JSON (application/json) or as a compact JWS (text/plain), verified, then
+// stored exactly as received.
+func (a *API) postCredentials(w http.ResponseWriter, r *http.Request) {
+	learnerID, ok := learner(w, r)
+	if !ok {
+		return
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var format string
+	switch {
+	case err != nil:
+		imsx.Write(w, http.StatusUnsupportedMediaType, imsx.InvalidData, "Content-Type must be application/json (a ClrCredential) or text/plain (a compact JWS)")
+		return
+	case mt == "application/json" || mt == "application/ld+json" || mt == "application/vc+ld+json":
+		format = store.FormatJSON
+	case mt == "text/plain":
+		format = store.FormatJWS
+	default:
+		imsx.Write(w, http.StatusUnsupportedMediaType, imsx.InvalidData, "Content-Type must be application/json (a ClrCredential) or text/plain (a compact JWS)")
+		return
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		imsx.Write(w, http.StatusUnsupportedMediaType, imsx.InvalidData, "the body must be UTF-8")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			imsx.Write(w, http.StatusRequestEntityTooLarge, imsx.InvalidData, fmt.Sprintf("the body is larger than %d bytes", a.opts.MaxBodyBytes))
+			return
+		}
+		imsx.Write(w, http.StatusBadRequest, imsx.InvalidData, "the body could not be read")
+		return
+	}
+	var info credentialInfo
+	if format == store.FormatJWS {
+		// A trailing newline is common with text/plain; the JWS itself is
+		// what is stored and returned.
+		body = bytes.TrimSpace(body)
+		info, err = inspectJWS(body)
+	} else {
+		info, err = inspectJSON(body)
+	}
+	if err != nil {
+		imsx.Write(w, http.StatusBadRequest, imsx.InvalidData, err.Error())
+		return
+	}
+	if err := a.verifier.Verify(r.Context(), format, body); err != nil {
+		a.log.Info("upserted credential rejected", "reason", err.Error())
+		imsx.Write(w, http.StatusBadRequest, imsx.InvalidData, "the credential did not verify: "+err.Error())
+		return
+	}
+	now := a.now().UTC()
+	created, err := a.store.PutCredential(r.Context(), &store.Credential{
+		ID:        info.id,
+		LearnerID: learnerID,
+		Issuer:    info.issuer,
+		Type:      clrType,
+		Format:    format,
+		Data:      body,
+		Source:    store.SourceUpserted,
+		CreatedAt: now,
+		UpdatedAt: now,
+	})
+	if err != nil {
+		a.log.Error("storing credential", "err", err)
+		imsx.Write(w, http.StatusInternalServerError, imsx.InternalServerError, "the credential could not be stored")
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	h := w.Header()
+	if format == store.FormatJWS {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	} else {
+		h.Set("Content-Type", "application/json")
+	}
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// credentialInfo is what the store indexes of a credential.
+type credentialInfo struct {
+	id, issuer string
+}
+
+// inspectJSON checks that body is one JSON ClrCredential and extracts its
+// id and issuer. The full check is the verifier's.
+func inspectJSON(body []byte) (credentialInfo, error) {
+	if !utf8.Valid(body) || bytes.HasPrefix(body, []byte("\xef\xbb\xbf")) {
+		return credentialInfo{}, errors.New("the body must be UTF-8 JSON without a byte order mark")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var doc map[string]json.RawMessage
+	if err := dec.Decode(&doc); err != nil {
+		return credentialInfo{}, errors.New("the body is not a JSON object")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return credentialInfo{}, errors.New("the body has data after the JSON object")
+	}
+	return credentialFields(doc)
+}
+
+// inspectJWS checks a compact JWS and reads the credential in its payload:
+// either the payload itself (VC-JWT of VCDM 2.0, as Open Badges 3.0 uses it)
+// or its "vc" claim (VCDM 1.1 JWTs).
+func inspectJWS(body []byte) (credentialInfo, error) {
+	if !compactJWS.Match(body) {
+		return credentialInfo{}, errors.New("the body is not a compact JWS (header.payload.signature)")
+	}
+	parts := bytes.Split(body, []byte("."))
+	payload, err := base64.RawURLEncoding.DecodeString(string(parts[1]))
+	if err != nil {
+		return credentialInfo{}, errors.New("the JWS payload is not base64url")
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return credentialInfo{}, errors.New("the JWS payload is not a JSON object")
+	}
+	doc := claims
+	if vc, ok := claims["vc"]; ok {
+		if err := json.Unmarshal(vc, &doc); err != nil {
+			return credentialInfo{}, errors.New("the vc claim is not a JSON object")
+		}
+	}
+	info, err := credentialFields(doc)
+	if err != nil && errors.Is(err, errNoID) {
+		var jti string
+		if json.Unmarshal(claims["jti"], &jti) == nil && jti != "" {
+			doc["id"], _ = json.Marshal(jti)
+			return credentialFields(doc)
+		}
+	}
+	return info, err
+}
+
+var errNoID = errors.New("the credential has no id")
+
+// credentialFields checks the type and reads id and issuer.
+func credentialFields(doc map[string]json.RawMessage) (credentialInfo, error) {
+	var types []string
+	if raw, ok := doc["type"]; ok {
+		var one string
+		if json.Unmarshal(raw, &one) == nil {
+			types = []string{one}
+		} else if json.Unmarshal(raw, &types) != nil {
+			return credentialInfo{}, errors.New("type must be a string or an array of strings")
+		}
+	}
+	if !slices.Contains(types, clrType) || !slices.Contains(types, "VerifiableCredential") {
+		return credentialInfo{}, errors.New("the credential's type must include VerifiableCredential and ClrCredential")
+	}
+	var info credentialInfo
+	if err := json.Unmarshal(doc["id"], &info.id); err != nil || info.id == "" {
+		return credentialInfo{}, errNoID
+	}
+	if len(info.id) > 2048 {
+		return credentialInfo{}, errors.New("the credential id is longer than 2048 characters")
+	}
+	if u, err := url.Parse(info.id); err != nil || u.Scheme == "" {
+		return credentialInfo{}, errors.New("the credential id must be a URI")
+	}
+	raw := doc["issuer"]
+	if json.Unmarshal(raw, &info.issuer) != nil {
+		var obj struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(raw, &obj) == nil {
+			info.issuer = obj.ID
+		}
+	}
+	if info.issuer == "" {
+		return credentialInfo{}, errors.New("the credential has no issuer id")
+	}
+	if _, ok := doc["credentialSubject"]; !ok {
+		return credentialInfo{}, errors.New("the credential has no credentialSubject")
+	}
+	return info, nil
+}

@@ -1,0 +1,254 @@
+package dataintegrity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/piprate/json-gold/ld"
+)
+
+// Canonicalisation errors. Each is a reason to refuse signing (or to report a
+// document as unverifiable) rather than to produce N-Quads that another
+// implementation would canonicalise differently.
+var (
+	// ErrCanonicalization wraps JSON-LD expansion/RDF conversion failures,
+	// including undefined terms (safe mode) and unknown contexts.
+	ErrCanonicalization = errors.New("JSON-LD canonicalization failed")
+	// ErrControlCharacter: a literal or IRI holds a control character that
+	// json-gold escapes differently from RDFC-1.0 (W3C test060).
+	ErrControlCharacter = errors.New("control character in RDF literal or IRI")
+	// ErrRelativeIRI: a node, type or datatype IRI is relative; jsonld.js
+	// drops such quads while json-gold emits them, so a signature over
+	// them would not verify elsewhere.
+	ErrRelativeIRI = errors.New("relative IRI in JSON-LD document")
+	// ErrTooComplex: the document exceeds the size or blank-node limits.
+	ErrTooComplex = errors.New("JSON-LD document too complex to canonicalize")
+	// ErrTimeout: canonicalization did not finish in time and was abandoned.
+	ErrTimeout = errors.New("JSON-LD canonicalization timed out")
+	// ErrBusy: too many abandoned canonicalizations are still running.
+	ErrBusy = errors.New("canonicalizer busy")
+)
+
+// Limits bound the work one canonicalization may do. json-gold has no work
+// limit of its own: a clique of blank nodes with identical first-degree
+// hashes makes RDFC-1.0's n-degree hashing factorial.
+type Limits struct {
+	// MaxQuads bounds the size of the RDF dataset.
+	MaxQuads int
+	// MaxBlankNodes bounds the number of blank nodes.
+	MaxBlankNodes int
+	// MaxSharedHash bounds the size of the largest group of blank nodes
+	// that share a first-degree hash (the input of n-degree hashing).
+	MaxSharedHash int
+	// Timeout bounds one canonicalization; 0 means no timeout beyond ctx.
+	Timeout time.Duration
+}
+
+// DefaultLimits fit a CLR of a few hundred nested credentials.
+var DefaultLimits = Limits{MaxQuads: 200_000, MaxBlankNodes: 20_000, MaxSharedHash: 32, Timeout: 10 * time.Second}
+
+// abandoned counts canonicalizations that timed out and still run: json-gold
+// cannot be interrupted, so a goroutine is left behind. Refusing new work
+// beyond a few keeps a hostile input from eating every core.
+var (
+	abandonedMu  sync.Mutex
+	abandoned    int
+	maxAbandoned = 2
+)
+
+// Canonicalizer turns JSON-LD documents into RDFC-1.0 canonical N-Quads with
+// a pinned document loader. It is safe for concurrent use.
+type Canonicalizer struct {
+	loader ld.DocumentLoader
+	limits Limits
+	cache  *contextCache
+}
+
+// NewCanonicalizer returns a canonicalizer using loader for contexts (it
+// must not touch the network; see package jsonld) with the given limits.
+func NewCanonicalizer(loader ld.DocumentLoader, limits Limits) *Canonicalizer {
+	return &Canonicalizer{loader: loader, limits: limits, cache: newContextCache()}
+}
+
+func (c *Canonicalizer) options() *ld.JsonLdOptions {
+	opts := ld.NewJsonLdOptions("")
+	opts.ProcessingMode = ld.JsonLd_1_1
+	opts.DocumentLoader = c.loader
+	opts.Algorithm = ld.AlgorithmURDNA2015 // json-gold defaults to URGNA2012
+	opts.Format = "application/n-quads"
+	opts.SafeMode = true
+	return opts
+}
+
+// Canonicalize returns the canonical N-Quads of doc (a JSON object as decoded
+// by encoding/json). doc is not modified.
+func (c *Canonicalizer) Canonicalize(ctx context.Context, doc map[string]any) (string, error) {
+	dataset, err := c.toRDF(doc)
+	if err != nil {
+		return "", err
+	}
+	if err := c.checkDataset(dataset); err != nil {
+		return "", err
+	}
+	return c.normalize(ctx, dataset)
+}
+
+func (c *Canonicalizer) toRDF(doc map[string]any) (*ld.RDFDataset, error) {
+	opts := c.options()
+	input := any(doc)
+	if c.cache != nil {
+		// Replace each @context value that is a list of pinned URLs by the
+		// already processed active context (see contextcache.go).
+		var err error
+		input, err = c.cache.substitute(doc, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCanonicalization, err)
+		}
+	}
+	expanded, err := ld.NewJsonLdProcessor().Expand(input, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCanonicalization, err)
+	}
+	dataset, err := ld.NewJsonLdApi().ToRDF(expanded, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCanonicalization, err)
+	}
+	return dataset, nil
+}
+
+// checkDataset enforces the limits and the literal/IRI rules before any
+// canonicalization work.
+func (c *Canonicalizer) checkDataset(ds *ld.RDFDataset) error {
+	quads := 0
+	blank := map[string]bool{}
+	for graph, triples := range ds.Graphs {
+		if strings.HasPrefix(graph, "_:") {
+			blank[graph] = true
+		} else if graph != "@default" {
+			if err := checkIRI(graph); err != nil {
+				return err
+			}
+		}
+		quads += len(triples)
+		if c.limits.MaxQuads > 0 && quads > c.limits.MaxQuads {
+			return fmt.Errorf("%w: more than %d quads", ErrTooComplex, c.limits.MaxQuads)
+		}
+		for _, q := range triples {
+			for _, n := range []ld.Node{q.Subject, q.Predicate, q.Object} {
+				switch v := n.(type) {
+				case ld.BlankNode:
+					blank[v.Attribute] = true
+				case ld.IRI:
+					if err := checkIRI(v.Value); err != nil {
+						return err
+					}
+				case ld.Literal:
+					if err := checkLiteral(v.Value); err != nil {
+						return err
+					}
+					if err := checkIRI(v.Datatype); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	if c.limits.MaxBlankNodes > 0 && len(blank) > c.limits.MaxBlankNodes {
+		return fmt.Errorf("%w: %d blank nodes (limit %d)", ErrTooComplex, len(blank), c.limits.MaxBlankNodes)
+	}
+	if c.limits.MaxSharedHash > 0 {
+		if n := largestSharedHashGroup(ds); n > c.limits.MaxSharedHash {
+			return fmt.Errorf("%w: %d blank nodes are indistinguishable by their own statements (limit %d)", ErrTooComplex, n, c.limits.MaxSharedHash)
+		}
+	}
+	return nil
+}
+
+// checkLiteral rejects the characters whose N-Quads escaping differs between
+// json-gold and RDFC-1.0 (every C0 control except LF and CR, which both
+// escape as \n and \r, and DEL).
+func checkLiteral(s string) error {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if (b < 0x20 && b != '\n' && b != '\r') || b == 0x7f {
+			return fmt.Errorf("%w: U+%04X in literal %q", ErrControlCharacter, b, truncate(s))
+		}
+	}
+	return nil
+}
+
+func checkIRI(s string) error {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b <= 0x20 || b == 0x7f || strings.IndexByte("<>\"{}|^`\\", b) >= 0 {
+			return fmt.Errorf("%w: character 0x%02X in IRI %q", ErrControlCharacter, b, truncate(s))
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || !u.IsAbs() {
+		return fmt.Errorf("%w: %q (define the term in a context or use an absolute IRI)", ErrRelativeIRI, truncate(s))
+	}
+	return nil
+}
+
+func truncate(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
+
+func (c *Canonicalizer) normalize(ctx context.Context, ds *ld.RDFDataset) (string, error) {
+	if c.limits.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.limits.Timeout)
+		defer cancel()
+	}
+	abandonedMu.Lock()
+	if abandoned >= maxAbandoned {
+		abandonedMu.Unlock()
+		return "", fmt.Errorf("%w: %d timed-out canonicalizations still running", ErrBusy, maxAbandoned)
+	}
+	abandonedMu.Unlock()
+
+	type result struct {
+		nquads string
+		err    error
+	}
+	done := make(chan result, 1)
+	opts := c.options()
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{err: fmt.Errorf("%w: %v", ErrCanonicalization, r)}
+			}
+		}()
+		out, err := ld.NewJsonLdApi().Normalize(ds, opts)
+		if err != nil {
+			done <- result{err: fmt.Errorf("%w: %v", ErrCanonicalization, err)}
+			return
+		}
+		s, _ := out.(string)
+		done <- result{nquads: s}
+	}()
+	select {
+	case r := <-done:
+		return r.nquads, r.err
+	case <-ctx.Done():
+		abandonedMu.Lock()
+		abandoned++
+		abandonedMu.Unlock()
+		go func() {
+			<-done
+			abandonedMu.Lock()
+			abandoned--
+			abandonedMu.Unlock()
+		}()
+		return "", fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())
+	}
+}

@@ -1,0 +1,495 @@
+// Package issuing is the institution's issuing API: a registrar's or
+// student information system's client posts a learner's learning (courses,
+// co-curricular and experiential activities, competency assessments) and
+// gets back, per experience, its own signed AchievementCredential, and the
+// learner's ClrCredential assembling them, whole or partial, with the
+// framework layer (internal/framework) on top of the evidence layer.
+//
+// Issuance is atomic: one transaction stores the learning records, the
+// credentials, their status list indexes and the idempotency key; a request
+// retried with the same idempotency key never issues twice.
+package issuing
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/learnerrecords/clr-operator/internal/credential/model"
+	"github.com/learnerrecords/clr-operator/internal/framework"
+	"github.com/learnerrecords/clr-operator/internal/issuing/proof"
+	"github.com/learnerrecords/clr-operator/internal/server/app"
+	"github.com/learnerrecords/clr-operator/internal/statuslist"
+	"github.com/learnerrecords/clr-operator/internal/store"
+)
+
+// Errors the handlers map to HTTP statuses.
+var (
+	// ErrIdempotencyMismatch: the idempotency key was used before with a
+	// different request.
+	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+	// ErrUnknownIssuer: the request names no configured issuer.
+	ErrUnknownIssuer = errors.New("unknown issuer")
+	// ErrNothingToAssemble: the learner has no (unrevoked) credentials.
+	ErrNothingToAssemble = errors.New("no credentials to assemble")
+)
+
+// Service issues credentials.
+type Service struct {
+	Store      store.Store
+	Issuers    map[string]*proof.Issuer
+	Frameworks map[string]*framework.Layer
+	Status     *statuslist.Service
+	URLs       URLs
+	Now        func() time.Time
+	// Metrics may be nil.
+	Metrics *app.Metrics
+}
+
+// IssuedCredential is one signed credential in an API response.
+type IssuedCredential struct {
+	ID     string `json:"id"`
+	Type   string `json:"type"`
+	Format string `json:"format"`
+	// Credential is the JSON credential (Data Integrity) or the compact JWS
+	// as a JSON string (VC-JWT).
+	Credential json.RawMessage `json:"credential"`
+}
+
+// IssuedRecord is one experience and its credential.
+type IssuedRecord struct {
+	RecordID   string           `json:"recordId"`
+	Kind       string           `json:"kind"`
+	Title      string           `json:"title"`
+	Credential IssuedCredential `json:"credential"`
+}
+
+// IssueResponse answers an IssueRequest.
+type IssueResponse struct {
+	Learner string         `json:"learner"`
+	Issuer  string         `json:"issuer"`
+	Records []IssuedRecord `json:"records"`
+}
+
+// recordData is what a LearningRecord keeps: the experience as posted and
+// the learner as named then (the CLR's subject identity).
+type recordData struct {
+	Learner    Learner    `json:"learner"`
+	Experience Experience `json:"experience"`
+	Format     string     `json:"format"`
+}
+
+// Outcome is the result of Issue: the HTTP status and body to answer with,
+// and whether it is a replay of an earlier issuance.
+type Outcome struct {
+	Status   int
+	Body     []byte
+	Replayed bool
+}
+
+func (s *Service) issuer(name string) (*proof.Issuer, error) {
+	if name == "" {
+		if len(s.Issuers) == 1 {
+			for _, iss := range s.Issuers {
+				return iss, nil
+			}
+		}
+		return nil, fmt.Errorf("%w: issuer is required (this host serves %d issuers)", ErrInvalid, len(s.Issuers))
+	}
+	iss, ok := s.Issuers[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: issuer %q: %w", ErrInvalid, name, ErrUnknownIssuer)
+	}
+	return iss, nil
+}
+
+func (s *Service) format(iss *proof.Issuer, f string) (string, error) {
+	if f == "" {
+		return iss.DefaultFormat(), nil
+	}
+	if !iss.HasFormat(f) {
+		return "", fmt.Errorf("%w: format: issuer %s issues %s, not %q", ErrInvalid, iss.Name, strings.Join(iss.Formats, ", "), f)
+	}
+	return f, nil
+}
+
+// RequestHash identifies a request's content for idempotency checks.
+func RequestHash(req *IssueRequest) string {
+	c := *req
+	c.IdempotencyKey = ""
+	data, _ := json.Marshal(c)
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
+
+// errReplayRace signals that a concurrent request stored the same key first.
+var errReplayRace = errors.New("idempotency key stored concurrently")
+
+// Issue validates and issues one learner's learning in one transaction. The
+// idempotency key (may be empty) is scoped to clientID.
+func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *IssueRequest) (*Outcome, error) {
+	iss, err := s.issuer(req.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	format, err := s.format(iss, req.Format)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.Validate(s.Frameworks); err != nil {
+		return nil, err
+	}
+	if len(idemKey) > 200 {
+		return nil, fmt.Errorf("%w: idempotency key longer than 200 bytes", ErrInvalid)
+	}
+	hash := RequestHash(req)
+	if idemKey != "" {
+		if out, err := s.replay(ctx, clientID, idemKey, hash); out != nil || err != nil {
+			return out, err
+		}
+	}
+	now := s.Now().UTC()
+	resp := IssueResponse{Learner: req.Learner.ID, Issuer: iss.Name, Records: make([]IssuedRecord, 0, len(req.Experiences))}
+	b := builder{urls: s.URLs, frameworks: s.Frameworks}
+	var body []byte
+	var issued int
+	err = s.Store.InTx(ctx, func(tx store.Store) error {
+		resp.Records = resp.Records[:0]
+		if _, err := tx.EnsureLearner(ctx, req.Learner.ID, now); err != nil {
+			return err
+		}
+		creds := make([]*store.Credential, 0, len(req.Experiences))
+		records := make([]*store.LearningRecord, 0, len(req.Experiences))
+		for i := range req.Experiences {
+			e := &req.Experiences[i]
+			uuid := NewUUID()
+			credURL := s.URLs.Credential(uuid)
+			statusEntries, err := s.Status.Allocate(ctx, tx, iss.Name, credURL, now)
+			if err != nil {
+				return err
+			}
+			signed, err := iss.Sign(ctx, b.experienceCredential(iss, uuid, req.Learner, e, statusEntries, now), format, now)
+			if err != nil {
+				return err
+			}
+			creds = append(creds, &store.Credential{ID: credURL, LearnerID: req.Learner.ID, Issuer: iss.DID,
+				Type: model.TypeAchievementCredential, Format: signed.StoreFormat, Data: signed.Data,
+				Source: store.SourceIssued, CreatedAt: now, UpdatedAt: now})
+			data, err := json.Marshal(recordData{Learner: req.Learner, Experience: *e, Format: format})
+			if err != nil {
+				return err
+			}
+			recID := NewUUID()
+			records = append(records, &store.LearningRecord{ID: recID, LearnerID: req.Learner.ID, Issuer: iss.Name,
+				Kind: e.Kind, Data: data, CredentialIDs: []string{credURL}, CreatedAt: now})
+			resp.Records = append(resp.Records, IssuedRecord{RecordID: recID, Kind: e.Kind, Title: e.Title,
+				Credential: issuedCredential(credURL, model.TypeAchievementCredential, signed)})
+		}
+		if err := tx.InsertCredentials(ctx, creds); err != nil {
+			return err
+		}
+		for _, r := range records {
+			if err := tx.CreateLearningRecord(ctx, r); err != nil {
+				return err
+			}
+		}
+		body, err = proof.Marshal(resp)
+		if err != nil {
+			return err
+		}
+		if idemKey != "" {
+			err := tx.PutIdempotency(ctx, &store.IdempotencyRecord{ClientID: clientID, Key: idemKey, RequestHash: hash,
+				StatusCode: http.StatusCreated, Response: body, CreatedAt: now})
+			if errors.Is(err, store.ErrConflict) {
+				return errReplayRace
+			}
+			if err != nil {
+				return err
+			}
+		}
+		issued = len(creds)
+		return nil
+	})
+	if errors.Is(err, errReplayRace) {
+		if out, err := s.replay(ctx, clientID, idemKey, hash); out != nil || err != nil {
+			return out, err
+		}
+		return nil, fmt.Errorf("idempotency key %q: stored concurrently but not readable", idemKey)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.Metrics != nil {
+		s.Metrics.CredentialsIssued.WithLabelValues(model.TypeAchievementCredential, format).Add(float64(issued))
+	}
+	return &Outcome{Status: http.StatusCreated, Body: body}, nil
+}
+
+// replay returns the stored outcome of an idempotency key, nil if unused.
+func (s *Service) replay(ctx context.Context, clientID, key, hash string) (*Outcome, error) {
+	rec, err := s.Store.GetIdempotency(ctx, clientID, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec.RequestHash != hash {
+		return nil, fmt.Errorf("%w: key %q", ErrIdempotencyMismatch, key)
+	}
+	return &Outcome{Status: rec.StatusCode, Body: rec.Response, Replayed: true}, nil
+}
+
+func issuedCredential(id, typ string, signed *proof.Signed) IssuedCredential {
+	raw := json.RawMessage(signed.Data)
+	if signed.StoreFormat == store.FormatJWS {
+		raw, _ = json.Marshal(string(signed.Data))
+	}
+	return IssuedCredential{ID: id, Type: typ, Format: signed.Format, Credential: raw}
+}
+
+// CLRRequest asks for a learner's ClrCredential.
+type CLRRequest struct {
+	Issuer string `json:"issuer,omitempty"`
+	Format string `json:"format,omitempty"`
+	// Credentials, if set, are the ids of the learner's credentials to
+	// include: a partial CLR. Empty means every unrevoked credential.
+	Credentials []string `json:"credentials,omitempty"`
+}
+
+// AssembleCLR signs and stores a ClrCredential of the learner's credentials
+// issued by this issuer, with the framework layer of every framework the
+// included experiences were assessed against.
+func (s *Service) AssembleCLR(ctx context.Context, learnerID string, req *CLRRequest) (*IssuedCredential, error) {
+	iss, err := s.issuer(req.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	format, err := s.format(iss, req.Format)
+	if err != nil {
+		return nil, err
+	}
+	records, err := s.Store.ListLearningRecords(ctx, learnerID)
+	if err != nil {
+		return nil, err
+	}
+	type item struct {
+		rec  *store.LearningRecord
+		data recordData
+		cred *store.Credential
+	}
+	var all []item
+	for _, r := range records {
+		if r.Issuer != iss.Name || len(r.CredentialIDs) == 0 {
+			continue
+		}
+		var d recordData
+		if err := json.Unmarshal(r.Data, &d); err != nil {
+			return nil, fmt.Errorf("learning record %s: %w", r.ID, err)
+		}
+		c, err := s.Store.GetCredential(ctx, learnerID, r.CredentialIDs[0])
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted by the learner through the CLR API
+		}
+		if err != nil {
+			return nil, err
+		}
+		st, err := s.Store.GetCredentialStatus(ctx, c.ID)
+		if err == nil && st.Revoked {
+			if slices.Contains(req.Credentials, c.ID) {
+				return nil, fmt.Errorf("%w: credentials: %s is revoked", ErrInvalid, c.ID)
+			}
+			continue
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		all = append(all, item{r, d, c})
+	}
+	selected := all
+	partial := false
+	if len(req.Credentials) > 0 {
+		want := map[string]bool{}
+		for _, id := range req.Credentials {
+			want[id] = true
+		}
+		selected = nil
+		for _, it := range all {
+			if want[it.cred.ID] {
+				selected = append(selected, it)
+				delete(want, it.cred.ID)
+			}
+		}
+		if len(want) > 0 {
+			missing := make([]string, 0, len(want))
+			for id := range want {
+				missing = append(missing, id)
+			}
+			sort.Strings(missing)
+			return nil, fmt.Errorf("%w: credentials: %s not among the learner's credentials from issuer %s", ErrInvalid, strings.Join(missing, ", "), iss.Name)
+		}
+		partial = len(selected) < len(all)
+	}
+	if len(selected) == 0 {
+		return nil, ErrNothingToAssemble
+	}
+	sort.SliceStable(selected, func(i, j int) bool { return selected[i].rec.CreatedAt.Before(selected[j].rec.CreatedAt) })
+
+	learner := selected[len(selected)-1].data.Learner
+	embedded := make([]any, 0, len(selected)+1)
+	parts := map[string]*frameworkPart{}
+	assessmentAchievements := map[string]bool{}
+	for _, it := range selected {
+		obj, err := CredentialJSON(it.cred)
+		if err != nil {
+			return nil, err
+		}
+		embedded = append(embedded, obj)
+		achID := achievementID(obj)
+		if it.data.Experience.Kind == KindCompetencyAssessment {
+			assessmentAchievements[achID] = true
+		}
+		for _, c := range it.data.Experience.Competencies {
+			l, ok := s.Frameworks[c.Framework]
+			if !ok {
+				continue // framework withdrawn from configuration: keep the evidence, skip the layer
+			}
+			p := parts[c.Framework]
+			if p == nil {
+				p = &frameworkPart{layer: l}
+				parts[c.Framework] = p
+			}
+			p.assessments = append(p.assessments, framework.Assessment{Competency: c.Competency, Level: c.Level, EvidenceAchievement: achID})
+		}
+	}
+	partList := make([]frameworkPart, 0, len(parts))
+	for _, p := range parts {
+		partList = append(partList, *p)
+	}
+	sort.Slice(partList, func(i, j int) bool { return partList[i].layer.Name() < partList[j].layer.Name() })
+
+	now := s.Now().UTC()
+	b := builder{urls: s.URLs, frameworks: s.Frameworks}
+	// Embedded summary credentials are signed with Data Integrity when the
+	// issuer has it (an embedded credential keeps its own proof); otherwise
+	// they are embedded as JSON, covered by the CLR's signature.
+	embedFormat := format
+	if iss.HasFormat(proof.FormatDataIntegrity) {
+		embedFormat = proof.FormatDataIntegrity
+	}
+	var out *IssuedCredential
+	issued := map[string]int{}
+	err = s.Store.InTx(ctx, func(tx store.Store) error {
+		issued = map[string]int{}
+		emb := slices.Clone(embedded)
+		var creds []*store.Credential
+		for _, p := range partList {
+			uuid := NewUUID()
+			credURL := s.URLs.Credential(uuid)
+			st, err := s.Status.Allocate(ctx, tx, iss.Name, credURL, now)
+			if err != nil {
+				return err
+			}
+			sc, err := b.summaryCredential(iss, uuid, learner, p, st, now)
+			if err != nil {
+				return err
+			}
+			signed, err := iss.Sign(ctx, sc, embedFormat, now)
+			if err != nil {
+				return err
+			}
+			emb = append(emb, signed.JSON)
+			creds = append(creds, &store.Credential{ID: credURL, LearnerID: learnerID, Issuer: iss.DID, Type: model.TypeAchievementCredential,
+				Format: signed.StoreFormat, Data: signed.Data, Source: store.SourceIssued, CreatedAt: now, UpdatedAt: now})
+			issued[model.TypeAchievementCredential+"\x00"+embedFormat]++
+		}
+		uuid := NewUUID()
+		credURL := s.URLs.Credential(uuid)
+		st, err := s.Status.Allocate(ctx, tx, iss.Name, credURL, now)
+		if err != nil {
+			return err
+		}
+		clr := b.clrCredential(iss, uuid, learner, emb, partList, assessmentAchievements, partial, st, now)
+		signed, err := iss.Sign(ctx, clr, format, now)
+		if err != nil {
+			return err
+		}
+		creds = append(creds, &store.Credential{ID: credURL, LearnerID: learnerID, Issuer: iss.DID, Type: model.TypeClrCredential,
+			Format: signed.StoreFormat, Data: signed.Data, Source: store.SourceIssued, CreatedAt: now, UpdatedAt: now})
+		issued[model.TypeClrCredential+"\x00"+format]++
+		if err := tx.InsertCredentials(ctx, creds); err != nil {
+			return err
+		}
+		ic := issuedCredential(credURL, model.TypeClrCredential, signed)
+		out = &ic
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.Metrics != nil {
+		for k, n := range issued {
+			t, f, _ := strings.Cut(k, "\x00")
+			s.Metrics.CredentialsIssued.WithLabelValues(t, f).Add(float64(n))
+		}
+	}
+	return out, nil
+}
+
+func achievementID(cred map[string]any) string {
+	subj, _ := cred["credentialSubject"].(map[string]any)
+	ach, _ := subj["achievement"].(map[string]any)
+	id, _ := ach["id"].(string)
+	return id
+}
+
+// CredentialJSON returns a stored credential as a JSON object: as stored for
+// JSON, the credential in the JWS payload for VC-JWT (the "vc" claim of a
+// VC 1.1-style JWT, or the payload itself for VC 2.0 JOSE, without the JWT
+// registered claims).
+func CredentialJSON(c *store.Credential) (map[string]any, error) {
+	if c.Format != store.FormatJWS {
+		var m map[string]any
+		dec := json.NewDecoder(bytes.NewReader(c.Data))
+		if err := dec.Decode(&m); err != nil {
+			return nil, fmt.Errorf("credential %s: %w", c.ID, err)
+		}
+		return m, nil
+	}
+	return JWSPayloadCredential(string(c.Data))
+}
+
+// JWSPayloadCredential decodes (without verifying) the credential carried
+// by a compact JWS.
+func JWSPayloadCredential(jws string) (map[string]any, error) {
+	parts := strings.Split(strings.TrimSpace(jws), ".")
+	if len(parts) != 3 {
+		return nil, errors.New("not a compact JWS")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, fmt.Errorf("JWS payload: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return nil, fmt.Errorf("JWS payload: %w", err)
+	}
+	if vc, ok := m["vc"].(map[string]any); ok {
+		return vc, nil
+	}
+	if _, ok := m["@context"]; ok {
+		for _, k := range []string{"iss", "sub", "jti", "nbf", "exp", "iat", "aud"} {
+			delete(m, k)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,169 @@
+// Package serverconfig holds the configuration file format of clr-server.
+//
+// It is the contract between the operator, which renders one file per tenant
+// (CLRProvider) into a ConfigMap, and clr-server, which reads it. It knows
+// nothing of Kubernetes: paths point at files the operator mounts (signing
+// key Secrets, keyrings, rendered frameworks, generated internal secrets).
+// The file is JSON or YAML (YAML is read through sigs.k8s.io/yaml, so the
+// json tags are the field names in both).
+package serverconfig
+
+import "time"
+
+// APIVersion is the version of this file format; clr-server rejects others.
+const APIVersion = "clr.learnerrecords.io/server-config/v1"
+
+// Config is the whole clr-server configuration.
+type Config struct {
+	APIVersion string `json:"apiVersion"`
+
+	// Server is where and how clr-server listens.
+	Server Server `json:"server"`
+	// Storage is the database.
+	Storage Storage `json:"storage"`
+	// Issuers are the institution's issuing identities served by this host.
+	Issuers []Issuer `json:"issuers"`
+	// Frameworks are learning frameworks, each a rendered document file.
+	Frameworks []FrameworkRef `json:"frameworks,omitempty"`
+	// OAuth configures the OAuth 2.0 authorization server.
+	OAuth OAuth `json:"oauth"`
+	// SecretsFile is a JSON file holding the generated internal secrets
+	// (see InternalSecrets). Never inline: the config lives in a ConfigMap.
+	SecretsFile string `json:"secretsFile,omitempty"`
+	// ContextsDir holds the pinned JSON-LD contexts (see the credential core).
+	ContextsDir string `json:"contextsDir,omitempty"`
+	// Dev enables the built-in development login instead of an upstream IdP.
+	Dev bool `json:"dev,omitempty"`
+}
+
+// Server is the network side of clr-server.
+type Server struct {
+	// Listen is the API address, e.g. ":8080".
+	Listen string `json:"listen"`
+	// MetricsListen is the Prometheus /metrics address, e.g. ":9090".
+	MetricsListen string `json:"metricsListen,omitempty"`
+	// PublicURL is the external base URL (scheme, host, optional path
+	// prefix, no trailing slash), e.g. "https://clr.example.edu/records".
+	// Credential, profile, status list and DID URLs are built from it.
+	PublicURL string `json:"publicURL"`
+	// DataDir is a writable directory (SQLite database, caches).
+	DataDir string `json:"dataDir,omitempty"`
+	// ReadTimeout/WriteTimeout bound one request; MaxBodyBytes bounds bodies.
+	ReadTimeout  Duration `json:"readTimeout,omitempty"`
+	WriteTimeout Duration `json:"writeTimeout,omitempty"`
+	MaxBodyBytes int64    `json:"maxBodyBytes,omitempty"`
+	// RateLimit is requests per second per OAuth client (0 = default).
+	RateLimit float64 `json:"rateLimit,omitempty"`
+}
+
+// StorageDriver names a store implementation.
+type StorageDriver string
+
+const (
+	StorageSQLite   StorageDriver = "sqlite"
+	StoragePostgres StorageDriver = "postgres"
+)
+
+// Storage selects and configures the database.
+type Storage struct {
+	Driver StorageDriver `json:"driver"`
+	// SQLitePath is the database file (default: DataDir/clr.db).
+	SQLitePath string `json:"sqlitePath,omitempty"`
+	// PostgresDSNFile is a file holding a libpq connection string or URL
+	// (mounted from the tenant's Secret; the DSN holds a password).
+	PostgresDSNFile string `json:"postgresDSNFile,omitempty"`
+	// PostgresDSNEnv names an environment variable holding the DSN, as an
+	// alternative to the file.
+	PostgresDSNEnv string `json:"postgresDSNEnv,omitempty"`
+}
+
+// Issuer is one issuing identity of the institution.
+type Issuer struct {
+	// Name is the stable short name (the Issuer object's name); it appears in
+	// URLs: {publicURL}/issuers/{name}.
+	Name string `json:"name"`
+	// DID is the issuer's id, e.g. "did:web:clr.example.edu:issuers:state-u".
+	// Empty means clr-server derives a did:web from PublicURL and Name.
+	DID string `json:"did,omitempty"`
+	// Profile is the Open Badges 3.0 Profile of the institution as JSON
+	// (without id; clr-server sets id = DID).
+	Profile map[string]any `json:"profile"`
+	// Signing says where the key is and what to issue.
+	Signing Signing `json:"signing"`
+}
+
+// Signing locates an issuer's key material and formats.
+type Signing struct {
+	// Algorithm is one of Ed25519, ECDSA-P256, ECDSA-P384, RSA-2048, RSA-3072.
+	Algorithm string `json:"algorithm"`
+	// KeyDir is a directory holding tls.key (PEM private key) and tls.crt, as
+	// cert-manager writes them into a kubernetes.io/tls Secret. clr-server
+	// watches it and picks up a renewed key without restart.
+	KeyDir string `json:"keyDir"`
+	// KeyringFile is a JSON Keyring of published public keys (current and
+	// retired still within retention), also watched.
+	KeyringFile string `json:"keyringFile,omitempty"`
+	// ProofFormats to issue: "DataIntegrity", "VC-JWT" (at least one).
+	ProofFormats []string `json:"proofFormats"`
+	// Cryptosuite for DataIntegrity: "eddsa-rdfc-2022" or "ecdsa-rdfc-2019".
+	Cryptosuite string `json:"cryptosuite,omitempty"`
+}
+
+// FrameworkRef points at a rendered Framework document (see Framework).
+type FrameworkRef struct {
+	// Name is the stable short name used in URLs: {publicURL}/frameworks/{name}.
+	Name string `json:"name"`
+	// File holds the Framework as JSON.
+	File string `json:"file"`
+}
+
+// OAuth configures the authorization server.
+type OAuth struct {
+	// DynamicRegistration enables RFC 7591 client registration.
+	DynamicRegistration bool `json:"dynamicRegistration"`
+	// AccessTokenTTL, RefreshTokenTTL and AuthorizationCodeTTL bound tokens.
+	AccessTokenTTL       Duration `json:"accessTokenTTL,omitempty"`
+	RefreshTokenTTL      Duration `json:"refreshTokenTTL,omitempty"`
+	AuthorizationCodeTTL Duration `json:"authorizationCodeTTL,omitempty"`
+	// OIDC is the institution's upstream OpenID Connect provider for
+	// learners' login. Required unless Config.Dev is set.
+	OIDC *OIDC `json:"oidc,omitempty"`
+	// IssuingClients are institutional systems (SIS, registrar) allowed the
+	// client-credentials grant with issuing scopes. Their secrets are in the
+	// SecretsFile under the same client id.
+	IssuingClients []IssuingClient `json:"issuingClients,omitempty"`
+}
+
+// OIDC is an upstream OpenID Connect provider.
+type OIDC struct {
+	IssuerURL string `json:"issuerURL"`
+	ClientID  string `json:"clientID"`
+	// ClientSecretFile holds the client secret (mounted from a Secret).
+	ClientSecretFile string `json:"clientSecretFile"`
+	// Scopes requested upstream (default: openid profile email).
+	Scopes []string `json:"scopes,omitempty"`
+	// UsernameClaim maps the upstream identity to the learner (default "sub").
+	UsernameClaim string `json:"usernameClaim,omitempty"`
+}
+
+// IssuingClient is an institutional client of the issuing API.
+type IssuingClient struct {
+	ClientID string   `json:"clientID"`
+	Scopes   []string `json:"scopes"`
+}
+
+// InternalSecrets is the content of Config.SecretsFile, generated by the
+// operator into a Secret once per tenant.
+type InternalSecrets struct {
+	// SessionKey signs login sessions and CSRF tokens (base64, 32+ bytes).
+	SessionKey string `json:"sessionKey"`
+	// TokenPepper is mixed into token hashes (base64, 32+ bytes).
+	TokenPepper string `json:"tokenPepper"`
+	// ShareLinkKey derives unguessable share links (base64, 32+ bytes).
+	ShareLinkKey string `json:"shareLinkKey"`
+	// ClientSecrets of IssuingClients, by client id.
+	ClientSecrets map[string]string `json:"clientSecrets,omitempty"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("15m").
+type Duration struct{ time.Duration }

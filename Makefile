@@ -25,9 +25,10 @@ generate: ## Generate DeepCopy methods for the API types.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
 .PHONY: manifests
-manifests: ## Generate CRDs and RBAC from the kubebuilder markers.
+manifests: ## Generate CRDs, RBAC (kubebuilder markers) and docs/crd-reference.md.
 	$(CONTROLLER_GEN) rbac:roleName=clr-operator-manager crd:allowDangerousTypes=false webhook paths="./api/..." paths="./controllers/..." paths="./internal/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	go run ./hack/crd-docs -crds config/crd/bases -out docs/crd-reference.md
 
 .PHONY: verify-generated
 verify-generated: ## Fail when generated files (deepcopy, CRDs, RBAC) are stale.

@@ -183,14 +183,14 @@ type ProviderStorage struct {
 
 // SQLiteStorage is a SQLite database on a PersistentVolumeClaim.
 // +kubebuilder:validation:XValidation:rule="has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",message="spec.storage.sqlite.storageClassName is immutable (a PersistentVolumeClaim cannot move to another class)",fieldPath=".storageClassName",reason=FieldValueForbidden
-// +kubebuilder:validation:XValidation:rule="quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",message="spec.storage.sqlite.size cannot shrink (a PersistentVolumeClaim can only grow)",fieldPath=".size",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.size) || !has(oldSelf.size) || quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",message="spec.storage.sqlite.size cannot shrink (a PersistentVolumeClaim can only grow)",fieldPath=".size",reason=FieldValueForbidden
 type SQLiteStorage struct {
 	// size of the volume. It can grow (when the storage class allows volume
 	// expansion), never shrink.
 	// +kubebuilder:default="1Gi"
 	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity('64Mi')) >= 0",message="spec.storage.sqlite.size must be at least 64Mi"
 	// +optional
-	Size resource.Quantity `json:"size,omitempty"`
+	Size *resource.Quantity `json:"size,omitempty"`
 
 	// storageClassName of the volume; empty for the cluster's default class.
 	// +kubebuilder:validation:MaxLength=253
@@ -354,10 +354,10 @@ type CLRProviderStatus struct {
 	// +optional
 	DiscoveryURL string `json:"discoveryURL,omitempty"`
 
-	// replicas is the number of clr-server pods; readyReplicas of them are
-	// ready.
+	// replicas is the number of clr-server pods.
 	// +optional
 	Replicas int32 `json:"replicas,omitempty"`
+	// readyReplicas is the number of clr-server pods ready to serve.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
 
@@ -387,6 +387,16 @@ type CLRProviderStatus struct {
 	// clr.learnerrecords.io/reconcile-requested-at annotation last acted on.
 	// +optional
 	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
+
+	// failures counts consecutive failed reconciles (API errors). The
+	// operator retries after an exponential backoff with jitter and keeps
+	// the count here, so that a restart of the operator keeps the backoff.
+	// +optional
+	Failures int32 `json:"failures,omitempty"`
+
+	// nextRetryTime is when the operator retries after the last failure.
+	// +optional
+	NextRetryTime *metav1.Time `json:"nextRetryTime,omitempty"`
 }
 
 // ProviderIssuerStatus is one Issuer as published by a CLRProvider.

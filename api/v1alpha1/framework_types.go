@@ -67,7 +67,7 @@ type FrameworkSpec struct {
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=500
 	// +kubebuilder:validation:XValidation:rule="self.all(c, !has(c.parent) || c.parent != c.id)",message="spec.competencies[].parent: a competency cannot be its own parent",reason=FieldValueInvalid
-	// +kubebuilder:validation:XValidation:rule="self.all(c, !has(c.parent) || self.exists(p, p.id == c.parent))",messageExpression="'spec.competencies[].parent must be the id of a competency in spec.competencies; unknown: ' + self.filter(c, has(c.parent) && !self.exists(p, p.id == c.parent)).map(c, c.id + ' -> ' + c.parent).join(', ')",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="self.all(c, !has(c.parent) || self.exists(p, p.id == c.parent))",message="spec.competencies[].parent must be the id of a competency listed in spec.competencies",reason=FieldValueInvalid
 	Competencies []Competency `json:"competencies"`
 
 	// sharing says which other namespaces may reference this Framework from

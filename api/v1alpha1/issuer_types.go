@@ -163,9 +163,11 @@ type ProfileImage struct {
 
 // Address is an Open Badges Address.
 type Address struct {
+	// streetAddress is the street and number.
 	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	StreetAddress string `json:"streetAddress,omitempty"`
+	// postOfficeBoxNumber is a PO box, when mail goes there.
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	PostOfficeBoxNumber string `json:"postOfficeBoxNumber,omitempty"`
@@ -177,6 +179,7 @@ type Address struct {
 	// +kubebuilder:validation:MaxLength=128
 	// +optional
 	AddressRegion string `json:"addressRegion,omitempty"`
+	// postalCode is the ZIP or postal code.
 	// +kubebuilder:validation:MaxLength=32
 	// +optional
 	PostalCode string `json:"postalCode,omitempty"`

@@ -100,7 +100,7 @@ func TestDefaultsApply(t *testing.T) {
 		if got.Spec.Replicas == nil || *got.Spec.Replicas != 1 {
 			t.Errorf("replicas = %v, want 1", got.Spec.Replicas)
 		}
-		if size := got.Spec.Storage.SQLite.Size; size.Cmp(resource.MustParse("1Gi")) != 0 {
+		if size := got.Spec.Storage.SQLite.Size; size == nil || size.Cmp(resource.MustParse("1Gi")) != 0 {
 			t.Errorf("storage.sqlite.size = %s, want 1Gi", size.String())
 		}
 		o := got.Spec.OAuth

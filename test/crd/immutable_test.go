@@ -35,7 +35,7 @@ func TestImmutableFields(t *testing.T) {
 		return p
 	}
 	sqlite := func(size string, class *string) clrv1alpha1.ProviderStorage {
-		return clrv1alpha1.ProviderStorage{SQLite: &clrv1alpha1.SQLiteStorage{Size: resource.MustParse(size), StorageClassName: class}}
+		return clrv1alpha1.ProviderStorage{SQLite: &clrv1alpha1.SQLiteStorage{Size: new(resource.MustParse(size)), StorageClassName: class}}
 	}
 	postgres := clrv1alpha1.ProviderStorage{Postgres: &clrv1alpha1.PostgresStorage{SecretRef: clrv1alpha1.PostgresSecretReference{Name: "harbor-db"}}}
 
@@ -90,12 +90,12 @@ func TestImmutableFields(t *testing.T) {
 	})
 	t.Run("volume shrinks", func(t *testing.T) {
 		p := newProvider(t, "shrink", sqlite("2Gi", nil))
-		err := update(t, p, func(c *clrv1alpha1.CLRProvider) { c.Spec.Storage.SQLite.Size = resource.MustParse("1536Mi") })
+		err := update(t, p, func(c *clrv1alpha1.CLRProvider) { c.Spec.Storage.SQLite.Size = new(resource.MustParse("1536Mi")) })
 		wantRejected(t, err, "spec.storage.sqlite.size", "cannot shrink")
 	})
 	t.Run("volume grows", func(t *testing.T) {
 		p := newProvider(t, "grow", sqlite("2Gi", nil))
-		if err := update(t, p, func(c *clrv1alpha1.CLRProvider) { c.Spec.Storage.SQLite.Size = resource.MustParse("10Gi") }); err != nil {
+		if err := update(t, p, func(c *clrv1alpha1.CLRProvider) { c.Spec.Storage.SQLite.Size = new(resource.MustParse("10Gi")) }); err != nil {
 			t.Fatalf("growing the volume was rejected: %v", err)
 		}
 	})

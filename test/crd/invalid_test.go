@@ -102,7 +102,7 @@ var invalidCases = []invalidCase{
 	{"framework without competencies", "Framework", `{spec: {competencies: []}}`, "spec.competencies", "at least 1"},
 	{"duplicate competency id", "Framework", `{spec: {competencies: [{id: teamwork, name: Teamwork}, {id: teamwork, name: Team Work}]}}`, "spec.competencies[1]", "Duplicate value"},
 	{"duplicate level id", "Framework", `{spec: {levels: [{id: emerging, name: Emerging}, {id: emerging, name: Developing}]}}`, "spec.levels[1]", "Duplicate value"},
-	{"parent that does not exist", "Framework", `{spec: {competencies: [{id: communication, name: Communication}, {id: teamwork, name: Teamwork, parent: collaboration}]}}`, "spec.competencies", "unknown: teamwork -> collaboration"},
+	{"parent that does not exist", "Framework", `{spec: {competencies: [{id: communication, name: Communication}, {id: teamwork, name: Teamwork, parent: collaboration}]}}`, "spec.competencies", "parent must be the id of a competency listed in spec.competencies"},
 	{"competency its own parent", "Framework", `{spec: {competencies: [{id: communication, name: Communication, parent: communication}]}}`, "spec.competencies", "cannot be its own parent"},
 	{"competency without name", "Framework", `{spec: {competencies: [{id: communication}]}}`, "spec.competencies[0].name", "Required value"},
 	{"competency id with spaces", "Framework", `{spec: {competencies: [{id: "critical thinking", name: Critical Thinking}]}}`, "spec.competencies[0].id", ""},

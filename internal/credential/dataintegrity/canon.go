@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/piprate/json-gold/ld"
@@ -28,10 +27,8 @@ var (
 	ErrRelativeIRI = errors.New("relative IRI in JSON-LD document")
 	// ErrTooComplex: the document exceeds the size or blank-node limits.
 	ErrTooComplex = errors.New("JSON-LD document too complex to canonicalize")
-	// ErrTimeout: canonicalization did not finish in time and was abandoned.
+	// ErrTimeout: canonicalization did not finish in time.
 	ErrTimeout = errors.New("JSON-LD canonicalization timed out")
-	// ErrBusy: too many abandoned canonicalizations are still running.
-	ErrBusy = errors.New("canonicalizer busy")
 )
 
 // Limits bound the work one canonicalization may do. json-gold has no work
@@ -42,24 +39,20 @@ type Limits struct {
 	MaxQuads int
 	// MaxBlankNodes bounds the number of blank nodes.
 	MaxBlankNodes int
-	// MaxSharedHash bounds the size of the largest group of blank nodes
-	// that share a first-degree hash (the input of n-degree hashing).
-	MaxSharedHash int
+	// MaxAmbiguousNeighbours bounds, for any blank node that its own
+	// statements do not identify, the number of equally ambiguous
+	// neighbours sharing one hash (see maxAmbiguousNeighbours). A clique of
+	// 7 such nodes (6 neighbours) takes seconds, one of 10 hours.
+	MaxAmbiguousNeighbours int
+	// MaxWork bounds RDFC-1.0's n-degree hashing (recursive calls plus
+	// permutations explored); 0 means unbounded.
+	MaxWork int
 	// Timeout bounds one canonicalization; 0 means no timeout beyond ctx.
 	Timeout time.Duration
 }
 
 // DefaultLimits fit a CLR of a few hundred nested credentials.
-var DefaultLimits = Limits{MaxQuads: 200_000, MaxBlankNodes: 20_000, MaxSharedHash: 32, Timeout: 10 * time.Second}
-
-// abandoned counts canonicalizations that timed out and still run: json-gold
-// cannot be interrupted, so a goroutine is left behind. Refusing new work
-// beyond a few keeps a hostile input from eating every core.
-var (
-	abandonedMu  sync.Mutex
-	abandoned    int
-	maxAbandoned = 2
-)
+var DefaultLimits = Limits{MaxQuads: 200_000, MaxBlankNodes: 20_000, MaxAmbiguousNeighbours: 5, MaxWork: 100_000, Timeout: 10 * time.Second}
 
 // Canonicalizer turns JSON-LD documents into RDFC-1.0 canonical N-Quads with
 // a pinned document loader. It is safe for concurrent use.
@@ -107,16 +100,22 @@ func (c *Canonicalizer) toRDF(doc map[string]any) (*ld.RDFDataset, error) {
 		var err error
 		input, err = c.cache.substitute(doc, opts)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCanonicalization, err)
+			return nil, fmt.Errorf("%w: %w", ErrCanonicalization, err)
 		}
 	}
 	expanded, err := ld.NewJsonLdProcessor().Expand(input, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCanonicalization, err)
+		return nil, fmt.Errorf("%w: %w", ErrCanonicalization, err)
+	}
+	// json-gold's RDF conversion silently drops statements whose subject
+	// or object is a relative or invalid IRI; a signature must never
+	// leave a claim such as the credential's id unprotected.
+	if err := checkExpanded(expanded); err != nil {
+		return nil, err
 	}
 	dataset, err := ld.NewJsonLdApi().ToRDF(expanded, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCanonicalization, err)
+		return nil, fmt.Errorf("%w: %w", ErrCanonicalization, err)
 	}
 	return dataset, nil
 }
@@ -161,9 +160,9 @@ func (c *Canonicalizer) checkDataset(ds *ld.RDFDataset) error {
 	if c.limits.MaxBlankNodes > 0 && len(blank) > c.limits.MaxBlankNodes {
 		return fmt.Errorf("%w: %d blank nodes (limit %d)", ErrTooComplex, len(blank), c.limits.MaxBlankNodes)
 	}
-	if c.limits.MaxSharedHash > 0 {
-		if n := largestSharedHashGroup(ds); n > c.limits.MaxSharedHash {
-			return fmt.Errorf("%w: %d blank nodes are indistinguishable by their own statements (limit %d)", ErrTooComplex, n, c.limits.MaxSharedHash)
+	if c.limits.MaxAmbiguousNeighbours > 0 {
+		if n := maxAmbiguousNeighbours(ds); n > c.limits.MaxAmbiguousNeighbours {
+			return fmt.Errorf("%w: a blank node has %d indistinguishable blank-node neighbours (limit %d)", ErrTooComplex, n, c.limits.MaxAmbiguousNeighbours)
 		}
 	}
 	return nil
@@ -209,46 +208,61 @@ func (c *Canonicalizer) normalize(ctx context.Context, ds *ld.RDFDataset) (strin
 		ctx, cancel = context.WithTimeout(ctx, c.limits.Timeout)
 		defer cancel()
 	}
-	abandonedMu.Lock()
-	if abandoned >= maxAbandoned {
-		abandonedMu.Unlock()
-		return "", fmt.Errorf("%w: %d timed-out canonicalizations still running", ErrBusy, maxAbandoned)
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrTimeout, err)
 	}
-	abandonedMu.Unlock()
+	budget := c.limits.MaxWork
+	if budget <= 0 {
+		budget = int(^uint(0) >> 1)
+	}
+	return rdfc(ctx, ds, budget)
+}
 
-	type result struct {
-		nquads string
-		err    error
-	}
-	done := make(chan result, 1)
-	opts := c.options()
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				done <- result{err: fmt.Errorf("%w: %v", ErrCanonicalization, r)}
+// checkExpanded verifies every @id, @type and property IRI of an expanded
+// document is absolute (or a blank node) and well-formed.
+func checkExpanded(v any) error {
+	switch t := v.(type) {
+	case []any:
+		for _, e := range t {
+			if err := checkExpanded(e); err != nil {
+				return err
 			}
-		}()
-		out, err := ld.NewJsonLdApi().Normalize(ds, opts)
-		if err != nil {
-			done <- result{err: fmt.Errorf("%w: %v", ErrCanonicalization, err)}
-			return
 		}
-		s, _ := out.(string)
-		done <- result{nquads: s}
-	}()
-	select {
-	case r := <-done:
-		return r.nquads, r.err
-	case <-ctx.Done():
-		abandonedMu.Lock()
-		abandoned++
-		abandonedMu.Unlock()
-		go func() {
-			<-done
-			abandonedMu.Lock()
-			abandoned--
-			abandonedMu.Unlock()
-		}()
-		return "", fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())
+	case map[string]any:
+		_, isValue := t["@value"]
+		for k, e := range t {
+			switch k {
+			case "@id":
+				if s, ok := e.(string); ok && !strings.HasPrefix(s, "_:") {
+					if err := checkIRI(s); err != nil {
+						return err
+					}
+				}
+			case "@type":
+				types, _ := typeStrings(e)
+				for _, s := range types {
+					if isValue && s == "@json" {
+						continue
+					}
+					if !strings.HasPrefix(s, "_:") {
+						if err := checkIRI(s); err != nil {
+							return err
+						}
+					}
+				}
+			case "@value":
+				// literal values are checked on the RDF dataset
+			default:
+				if !strings.HasPrefix(k, "@") && !strings.HasPrefix(k, "_:") {
+					if err := checkIRI(k); err != nil {
+						return err
+					}
+				}
+				if err := checkExpanded(e); err != nil {
+					return err
+				}
+			}
+		}
 	}
+	return nil
 }

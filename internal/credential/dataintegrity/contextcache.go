@@ -1,11 +1,263 @@
 package dataintegrity
 
-import "github.com/piprate/json-gold/ld"
+import (
+	"strings"
+	"sync"
 
-type contextCache struct{}
+	"github.com/piprate/json-gold/ld"
+)
 
-func newContextCache() *contextCache { return &contextCache{} }
-
-func (cc *contextCache) substitute(doc map[string]any, opts *ld.JsonLdOptions) (any, error) {
-	return doc, nil
+// contextCache memoises json-gold's processing of @context values.
+//
+// json-gold processes every @context it meets from scratch: the four remote
+// contexts of a CLR (~40 KB, several hundred terms) for the document, the
+// proof configuration, and again for every nested credential. Its context
+// processing accepts an already processed *ld.Context in place of a @context
+// value and then uses it as the active context as is. That is only correct
+// when the processed context was computed from the same active context json-
+// gold would have at that point, so substitute walks the document the way
+// JSON-LD 1.1 expansion does and tracks that active context, conservatively:
+//
+//   - at the root the active context is the initial (empty) one;
+//   - a node's embedded @context made only of pinned context URLs is replaced
+//     by the cached result of processing it on the node's active context;
+//   - type-scoped contexts (processed in lexicographic type order) apply to
+//     the node's own properties and are reverted for child nodes (they do not
+//     propagate), so a child node starts from its parent's active context;
+//   - it stops descending (leaving json-gold to do all the work below) at
+//     anything else: inline contexts, property-scoped contexts, @propagate,
+//     containers other than @set, keywords such as @graph, @nest, @reverse,
+//     @included, and @json literals.
+//
+// Each cached context is identified by the path of context lists that
+// produced it, so the same lists under different parents never share an
+// entry. Cached contexts are read-only for json-gold's expansion (it copies
+// a context before changing it), which makes them safe to share.
+type contextCache struct {
+	mu      sync.RWMutex
+	entries map[string]*ld.Context
 }
+
+// maxCachedContexts bounds the cache; a document with ever-new context
+// paths only costs what json-gold would have spent anyway.
+const maxCachedContexts = 4096
+
+func newContextCache() *contextCache {
+	return &contextCache{entries: make(map[string]*ld.Context)}
+}
+
+func (cc *contextCache) get(key string, compute func() (*ld.Context, error)) (*ld.Context, error) {
+	cc.mu.RLock()
+	c, ok := cc.entries[key]
+	cc.mu.RUnlock()
+	if ok {
+		return c, nil
+	}
+	c, err := compute()
+	if err != nil {
+		return nil, err
+	}
+	cc.mu.Lock()
+	if len(cc.entries) >= maxCachedContexts {
+		cc.entries = make(map[string]*ld.Context)
+	}
+	cc.entries[key] = c
+	cc.mu.Unlock()
+	return c, nil
+}
+
+// substitute returns a copy of doc in which embedded @context values are
+// replaced by processed contexts where that is provably equivalent. Only
+// the maps along the rewritten paths are copied; doc is not modified.
+func (cc *contextCache) substitute(doc map[string]any, opts *ld.JsonLdOptions) (any, error) {
+	initial := ld.NewContext(nil, opts)
+	w := walker{cc: cc}
+	out, err := w.node(doc, initial, "")
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type walker struct{ cc *contextCache }
+
+// node handles one node object whose active context (before its own
+// @context) is active, identified by key. It returns the node, copied if
+// anything below it was substituted.
+func (w walker) node(elem map[string]any, active *ld.Context, key string) (map[string]any, error) {
+	var out map[string]any
+	set := func(k string, v any) {
+		if out == nil {
+			out = make(map[string]any, len(elem))
+			for kk, vv := range elem {
+				out[kk] = vv
+			}
+		}
+		out[k] = v
+	}
+	if raw, has := elem["@context"]; has {
+		urls, ok := contextURLs(raw)
+		if !ok {
+			// Inline or unusual context: json-gold processes it and
+			// everything below it itself.
+			return elem, nil
+		}
+		key = key + "\x00" + strings.Join(urls, "\x01")
+		parent := active
+		processed, err := w.cc.get(key, func() (*ld.Context, error) {
+			return parent.Parse(raw)
+		})
+		if err != nil {
+			return nil, err
+		}
+		active = processed
+		set("@context", processed)
+	}
+
+	// Type-scoped contexts, as json-gold applies them (types sorted).
+	effective, effKey := active, key
+	var scoped []string
+	for k, v := range elem {
+		if td := active.GetTermDefinition(k); (td != nil && td.ID == "@type") || k == "@type" {
+			types, ok := typeStrings(v)
+			if !ok {
+				return elem, nil
+			}
+			for _, t := range types {
+				if td := active.GetTermDefinition(t); td != nil && td.HasContext {
+					m, ok := td.Context.(map[string]any)
+					if !ok {
+						return elem, nil // remote or null type-scoped context
+					}
+					if p, has := m["@propagate"]; has && p != false {
+						return elem, nil
+					}
+					scoped = append(scoped, t)
+				}
+			}
+		}
+	}
+	if len(scoped) > 0 {
+		sortStrings(scoped)
+		effKey = key + "\x02" + strings.Join(scoped, "\x01")
+		base := active
+		var err error
+		effective, err = w.cc.get(effKey, func() (*ld.Context, error) {
+			c := base
+			for _, t := range scoped {
+				next, err := c.Parse(base.GetTermDefinition(t).Context)
+				if err != nil {
+					return nil, err
+				}
+				c = next
+			}
+			return c, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	for k, v := range elem {
+		if k == "@context" || strings.HasPrefix(k, "@") {
+			continue
+		}
+		td := effective.GetTermDefinition(k)
+		if td != nil {
+			if strings.HasPrefix(td.ID, "@") || td.HasContext || td.Type == "@json" || td.Reverse || td.Nest != "" {
+				continue
+			}
+			if !onlySetContainer(td.Container) {
+				continue
+			}
+		}
+		// Child node objects start from this node's active context: the
+		// type-scoped contexts do not propagate.
+		switch val := v.(type) {
+		case map[string]any:
+			child, err := w.node(val, active, key)
+			if err != nil {
+				return nil, err
+			}
+			if !sameMap(child, val) {
+				set(k, child)
+			}
+		case []any:
+			var arr []any
+			for i, e := range val {
+				m, ok := e.(map[string]any)
+				if !ok {
+					continue
+				}
+				child, err := w.node(m, active, key)
+				if err != nil {
+					return nil, err
+				}
+				if !sameMap(child, m) {
+					if arr == nil {
+						arr = append([]any(nil), val...)
+					}
+					arr[i] = child
+				}
+			}
+			if arr != nil {
+				set(k, arr)
+			}
+		}
+	}
+	if out == nil {
+		return elem, nil
+	}
+	return out, nil
+}
+
+func contextURLs(raw any) ([]string, bool) {
+	switch v := raw.(type) {
+	case string:
+		return []string{v}, true
+	case []any:
+		if len(v) == 0 {
+			return nil, false
+		}
+		urls := make([]string, len(v))
+		for i, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, false
+			}
+			urls[i] = s
+		}
+		return urls, true
+	}
+	return nil, false
+}
+
+func typeStrings(v any) ([]string, bool) {
+	switch t := v.(type) {
+	case string:
+		return []string{t}, true
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, e := range t {
+			s, ok := e.(string)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, s)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func onlySetContainer(c []string) bool {
+	for _, x := range c {
+		if x != "@set" {
+			return false
+		}
+	}
+	return true
+}
+
+// sameMap reports whether a and b are the same map (not a copy).
+func sameMap(a, b map[string]any) bool { return mapID(a) == mapID(b) }

@@ -7,6 +7,7 @@
 package jose
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -145,22 +146,30 @@ func (c credentialFields) subjectID() string { return idOf(c.CredentialSubject) 
 
 // idOf reads "x" or {"id":"x"} (or the first element of an array of them).
 func idOf(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return ""
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var obj struct {
-		ID string `json:"id"`
-	}
-	if json.Unmarshal(raw, &obj) == nil {
-		return obj.ID
-	}
-	var arr []json.RawMessage
-	if json.Unmarshal(raw, &arr) == nil && len(arr) > 0 {
-		return idOf(arr[0])
+	// Dispatch on the first byte: trying each shape in turn would scan a
+	// large credentialSubject several times.
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	case '{':
+		var obj struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(raw, &obj) == nil {
+			return obj.ID
+		}
+	case '[':
+		var arr []json.RawMessage
+		if json.Unmarshal(raw, &arr) == nil && len(arr) > 0 {
+			return idOf(arr[0])
+		}
 	}
 	return ""
 }
@@ -312,4 +321,3 @@ func matchesKey(alg string, pub crypto.PublicKey) error {
 	}
 	return nil
 }
-

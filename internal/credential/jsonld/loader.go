@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -113,7 +114,7 @@ func loadPinned(dir string, pin Pin) (any, error) {
 	}
 	defer f.Close()
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(ioLimit(f, MaxContextSize+1)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxContextSize+1)); err != nil {
 		return nil, fmt.Errorf("%w: read %s: %v", ErrContextMissing, path, err)
 	}
 	return ParseContext(pin, buf.Bytes())

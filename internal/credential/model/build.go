@@ -181,3 +181,21 @@ func SetExtra(extra *map[string]json.RawMessage, name string, v any) error {
 	(*extra)[name] = b
 	return nil
 }
+
+// NewEndorsementCredential returns an EndorsementCredential (VC 2.0) by
+// endorser about the entity subjectID (an issuer, achievement or credential).
+func NewEndorsementCredential(id, name string, endorser *Profile, subjectID, comment string, validFrom time.Time) *EndorsementCredential {
+	return &EndorsementCredential{
+		Context:   Contexts(ContextVC2, ContextOB3),
+		ID:        id,
+		Type:      Many(TypeVerifiableCredential, TypeEndorsementCredential),
+		Name:      name,
+		Issuer:    Embedded(endorser),
+		ValidFrom: FormatTime(validFrom),
+		CredentialSubject: &EndorsementSubject{
+			ID:                 subjectID,
+			Type:               Many(TypeEndorsementSubject),
+			EndorsementComment: comment,
+		},
+	}
+}

@@ -30,6 +30,8 @@ type codec interface {
 	decode(raw []byte) bool
 	present() bool
 	encode(dst []byte) ([]byte, error)
+	// reset clears the property (a later duplicate member did not fit it).
+	reset()
 }
 
 type prop struct {
@@ -51,29 +53,52 @@ func trimLeft(b []byte) []byte {
 	return b
 }
 
+// isObject reports whether b starts a JSON object. decodeRaw only receives
+// valid JSON, so after this check decoding cannot fail half-way.
+func isObject(b []byte) bool {
+	b = trimLeft(b)
+	return len(b) > 0 && b[0] == '{'
+}
+
 func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
 
-// decodeObject splits a JSON object into its members, hands each to the
-// matching property codec and keeps the rest (unknown or mis-shaped) in extra.
+// rawDecoder decodes JSON that is already known to be valid: the exported
+// UnmarshalJSON methods check validity once (json.Valid) and then walk the
+// document with the cheap splitter below, instead of letting encoding/json
+// re-scan every subtree at every nesting level.
+type rawDecoder interface {
+	decodeRaw(b []byte) error
+}
+
+func unmarshalChecked(b []byte, d rawDecoder) error {
+	if isNull(b) {
+		return nil
+	}
+	if !json.Valid(b) {
+		return errors.New("model: invalid JSON")
+	}
+	return d.decodeRaw(b)
+}
+
+// decodeObject hands each member of a JSON object to the matching property
+// codec and keeps the rest (unknown or mis-shaped) in extra. As with
+// encoding/json, the last of duplicate members wins.
 func decodeObject(b []byte, props []prop, extra *map[string]json.RawMessage) error {
-	b = trimLeft(b)
-	if len(b) == 0 || b[0] != '{' {
-		return errNotObject
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(b, &members); err != nil {
-		return fmt.Errorf("model: decode object: %w", err)
-	}
-	for k, raw := range members {
-		if i := findProp(props, k); i >= 0 && !isNull(raw) && props[i].c.decode(raw) {
-			continue
+	return eachMember(b, func(k string, raw []byte) {
+		if i := findProp(props, k); i >= 0 {
+			if !isNull(raw) && props[i].c.decode(raw) {
+				if *extra != nil {
+					delete(*extra, k)
+				}
+				return
+			}
+			props[i].c.reset()
 		}
 		if *extra == nil {
 			*extra = make(map[string]json.RawMessage)
 		}
-		(*extra)[k] = raw
-	}
-	return nil
+		(*extra)[k] = append(json.RawMessage(nil), raw...) // never alias the caller's buffer
+	})
 }
 
 func findProp(props []prop, name string) int {
@@ -148,6 +173,7 @@ func (f strField) decode(raw []byte) bool {
 	return true
 }
 func (f strField) present() bool { return *f.p != "" }
+func (f strField) reset()        { *f.p = "" }
 func (f strField) encode(dst []byte) ([]byte, error) {
 	return appendString(dst, *f.p), nil
 }
@@ -167,6 +193,7 @@ func (f numField) decode(raw []byte) bool {
 	return true
 }
 func (f numField) present() bool { return *f.p != nil }
+func (f numField) reset()        { *f.p = nil }
 func (f numField) encode(dst []byte) ([]byte, error) {
 	v := **f.p
 	if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -191,6 +218,7 @@ func (f boolField) decode(raw []byte) bool {
 	return true
 }
 func (f boolField) present() bool { return *f.p != nil }
+func (f boolField) reset()        { *f.p = nil }
 func (f boolField) encode(dst []byte) ([]byte, error) {
 	return strconv.AppendBool(dst, **f.p), nil
 }
@@ -203,6 +231,7 @@ func (f rawField) decode(raw []byte) bool {
 	return true
 }
 func (f rawField) present() bool { return len(*f.p) > 0 }
+func (f rawField) reset()        { *f.p = nil }
 func (f rawField) encode(dst []byte) ([]byte, error) {
 	if !json.Valid(*f.p) {
 		return nil, errors.New("invalid raw JSON")
@@ -215,19 +244,20 @@ func (f rawField) encode(dst []byte) ([]byte, error) {
 // objField holds an optional pointer to a model object.
 type objField[T any, PT interface {
 	*T
-	json.Unmarshaler
+	rawDecoder
 	appender
 }] struct{ p **T }
 
 func (f objField[T, PT]) decode(raw []byte) bool {
 	v := new(T)
-	if PT(v).UnmarshalJSON(raw) != nil {
+	if PT(v).decodeRaw(raw) != nil {
 		return false
 	}
 	*f.p = v
 	return true
 }
 func (f objField[T, PT]) present() bool { return *f.p != nil }
+func (f objField[T, PT]) reset()        { *f.p = nil }
 func (f objField[T, PT]) encode(dst []byte) ([]byte, error) {
 	return PT(*f.p).appendJSON(dst)
 }
@@ -235,20 +265,24 @@ func (f objField[T, PT]) encode(dst []byte) ([]byte, error) {
 // valField holds a value type that knows whether it is set (OneOrMany, IRIOr).
 type valField[T any, PT interface {
 	*T
-	json.Unmarshaler
+	rawDecoder
 	appender
 	isZero() bool
 }] struct{ p *T }
 
 func (f valField[T, PT]) decode(raw []byte) bool {
 	var v T
-	if PT(&v).UnmarshalJSON(raw) != nil {
+	if PT(&v).decodeRaw(raw) != nil {
 		return false
 	}
 	*f.p = v
 	return true
 }
 func (f valField[T, PT]) present() bool { return !PT(f.p).isZero() }
+func (f valField[T, PT]) reset() {
+	var zero T
+	*f.p = zero
+}
 func (f valField[T, PT]) encode(dst []byte) ([]byte, error) {
 	return PT(f.p).appendJSON(dst)
 }
@@ -341,18 +375,27 @@ func appendItem[T any](dst []byte, v *T) ([]byte, error) {
 	}
 }
 
-func (o *OneOrMany[T]) UnmarshalJSON(b []byte) error {
+// UnmarshalJSON reads a single value or an array of values.
+func (o *OneOrMany[T]) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, o) }
+
+func (o *OneOrMany[T]) decodeRaw(b []byte) error {
 	b = trimLeft(b)
 	if len(b) > 0 && b[0] == '[' {
-		var raws []json.RawMessage
-		if err := json.Unmarshal(b, &raws); err != nil {
-			return err
-		}
-		items := make([]T, len(raws))
-		for i, r := range raws {
-			if err := decodeItem(r, &items[i]); err != nil {
-				return fmt.Errorf("item %d: %w", i, err)
+		items := make([]T, 0, 4)
+		var err error
+		if e := eachItem(b, func(raw []byte) {
+			if err != nil {
+				return
 			}
+			var v T
+			if err = decodeItem(raw, &v); err == nil {
+				items = append(items, v)
+			}
+		}); e != nil {
+			return e
+		}
+		if err != nil {
+			return err
 		}
 		*o = OneOrMany[T]{Items: items, Array: true}
 		return nil
@@ -374,6 +417,8 @@ func decodeItem[T any](raw []byte, v *T) error {
 		}
 		*x = s
 		return nil
+	case rawDecoder:
+		return x.decodeRaw(raw)
 	case json.Unmarshaler:
 		return x.UnmarshalJSON(raw)
 	default:
@@ -409,7 +454,10 @@ func (r IRIOr[T]) appendJSON(dst []byte) ([]byte, error) {
 	return appendString(dst, r.IRI), nil
 }
 
-func (r *IRIOr[T]) UnmarshalJSON(b []byte) error {
+// UnmarshalJSON reads an IRI string or an object.
+func (r *IRIOr[T]) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, r) }
+
+func (r *IRIOr[T]) decodeRaw(b []byte) error {
 	b = trimLeft(b)
 	if len(b) > 0 && b[0] == '"' {
 		s, ok := decodeString(b)
@@ -447,7 +495,10 @@ func (c ContextEntry) appendJSON(dst []byte) ([]byte, error) {
 	return appendString(dst, c.IRI), nil
 }
 
-func (c *ContextEntry) UnmarshalJSON(b []byte) error {
+// UnmarshalJSON reads an IRI or keeps an inline context verbatim.
+func (c *ContextEntry) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, c) }
+
+func (c *ContextEntry) decodeRaw(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
 		s, ok := decodeString(b)
@@ -456,8 +507,8 @@ func (c *ContextEntry) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 	}
-	if !json.Valid(b) {
-		return errors.New("invalid JSON in @context")
+	if len(b) == 0 {
+		return errors.New("empty @context entry")
 	}
 	*c = ContextEntry{Inline: append(json.RawMessage(nil), b...)}
 	return nil
@@ -542,7 +593,7 @@ func appendString(dst []byte, s string) []byte {
 
 func obj[T any, PT interface {
 	*T
-	json.Unmarshaler
+	rawDecoder
 	appender
 }](p **T) codec {
 	return objField[T, PT]{p}
@@ -550,7 +601,7 @@ func obj[T any, PT interface {
 
 func val[T any, PT interface {
 	*T
-	json.Unmarshaler
+	rawDecoder
 	appender
 	isZero() bool
 }](p *T) codec {

@@ -51,14 +51,21 @@ func KindOf(types []string) Kind {
 
 // Sniff returns the kind of a JSON credential without decoding all of it.
 func Sniff(b []byte) Kind {
-	var head struct {
-		Type json.RawMessage `json:"type"`
-	}
-	if json.Unmarshal(b, &head) != nil || len(head.Type) == 0 {
+	if !json.Valid(b) {
 		return KindUnknown
 	}
+	return sniffValid(b)
+}
+
+func sniffValid(b []byte) Kind {
 	var t OneOrMany[string]
-	if t.UnmarshalJSON(head.Type) != nil {
+	found := false
+	_ = eachMember(b, func(k string, raw []byte) {
+		if k == "type" {
+			found = t.decodeRaw(raw) == nil
+		}
+	})
+	if !found {
 		return KindUnknown
 	}
 	return KindOf(t.Items)
@@ -67,11 +74,11 @@ func Sniff(b []byte) Kind {
 // Decode decodes a credential into *ClrCredential, *AchievementCredential,
 // *EndorsementCredential or, for any other type, *Credential.
 func Decode(b []byte) (any, error) {
-	if t := trimLeft(b); len(t) == 0 || t[0] != '{' {
+	if t := trimLeft(b); len(t) == 0 || t[0] != '{' || !json.Valid(b) {
 		return nil, fmt.Errorf("model: decode credential: %w", errNotObject)
 	}
-	var v json.Unmarshaler
-	switch Sniff(b) {
+	var v rawDecoder
+	switch sniffValid(b) {
 	case KindClr:
 		v = new(ClrCredential)
 	case KindAchievement:
@@ -81,8 +88,20 @@ func Decode(b []byte) (any, error) {
 	default:
 		v = new(Credential)
 	}
-	if err := v.UnmarshalJSON(b); err != nil {
+	if err := v.decodeRaw(b); err != nil {
 		return nil, fmt.Errorf("model: decode credential: %w", err)
 	}
 	return v, nil
+}
+
+// Encoder is implemented by every model type.
+type Encoder interface {
+	appendJSON(dst []byte) ([]byte, error)
+}
+
+// Encode returns the JSON encoding of a model value. It is json.Marshal
+// without encoding/json's second pass over the output (which re-scans and
+// HTML-escapes it); the result means the same.
+func Encode(v Encoder) ([]byte, error) {
+	return v.appendJSON(make([]byte, 0, 2048))
 }

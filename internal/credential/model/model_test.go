@@ -57,6 +57,13 @@ func TestRoundTripReferenceDocuments(t *testing.T) {
 			if !semanticEqual(t, in, out) {
 				t.Fatalf("round trip changed the document:\nin:  %s\nout: %s", compact(in), out)
 			}
+			direct, err := Encode(v.(Encoder))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !semanticEqual(t, in, direct) {
+				t.Fatalf("Encode differs from the input: %s", direct)
+			}
 			checkTyped(t, v)
 			assertNoKnownInExtra(t, reflect.ValueOf(v), "$")
 		})
@@ -246,5 +253,56 @@ func TestBuildClr(t *testing.T) {
 	if !reflect.DeepEqual(back, clr) {
 		b2, _ := json.Marshal(back)
 		t.Errorf("decode(encode(x)) != x:\n%s\n%s", b, b2)
+	}
+}
+
+// TestDuplicateMembers: as with encoding/json, the last duplicate wins, also
+// when it does not fit the typed field.
+func TestDuplicateMembers(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"name":"a","name":"b"}`, `{"name":"b"}`},
+		{`{"name":"a","name":5}`, `{"name":5}`},
+		{`{"name":5,"name":"b"}`, `{"name":"b"}`},
+		{`{"creator":{"id":"x"},"creator":"y"}`, `{"creator":"y"}`},
+	} {
+		var a Achievement
+		if err := json.Unmarshal([]byte(c.in), &a); err != nil {
+			t.Fatal(err)
+		}
+		out, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != c.want {
+			t.Errorf("%s: got %s want %s", c.in, out, c.want)
+		}
+	}
+}
+
+// TestExtraDoesNotAliasInput: decoded values must not change when the
+// caller reuses its buffer.
+func TestExtraDoesNotAliasInput(t *testing.T) {
+	buf := []byte(`{"id":"urn:a","x-ext":{"k":"v"}}`)
+	var p Profile
+	if err := p.UnmarshalJSON(buf); err != nil {
+		t.Fatal(err)
+	}
+	for i := range buf {
+		buf[i] = ' '
+	}
+	if string(p.Extra["x-ext"]) != `{"k":"v"}` || p.ID != "urn:a" {
+		t.Fatalf("decoded value changed with the input buffer: %q %q", p.ID, p.Extra["x-ext"])
+	}
+}
+
+func TestEndorsementBuilder(t *testing.T) {
+	e := NewEndorsementCredential("urn:e", "Endorsement", NewProfile("https://acc.example/1", "Accreditor"),
+		"https://example.edu/issuers/1", "Accredited", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	b, err := Encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Sniff(b) != KindEndorsement || !bytes.Contains(b, []byte(`"endorsementComment":"Accredited"`)) {
+		t.Fatalf("%s", b)
 	}
 }

@@ -4,7 +4,9 @@ package model
 
 import "encoding/json"
 
-// Credential is a Verifiable Credential of a type the model has no dedicated struct for (for example a BitstringStatusListCredential); its credentialSubject is kept verbatim.
+// Credential is a Verifiable Credential of a type the model has no dedicated
+// struct for (for example a BitstringStatusListCredential); its
+// credentialSubject is kept verbatim.
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type Credential struct {
 	Context           OneOrMany[ContextEntry]          // @context
@@ -66,19 +68,19 @@ func (x *Credential) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Credential) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Credential) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Credential) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Credential
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Credential{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// ClrCredential is a CLR 2.0 ClrCredential: a Verifiable Credential whose subject (ClrSubject) carries the learner's achievements, the credentials that assert them, and associations between achievements.
+// ClrCredential is a CLR 2.0 ClrCredential: a Verifiable Credential whose
+// subject (ClrSubject) carries the learner's achievements, the credentials
+// that assert them, and associations between achievements.
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type ClrCredential struct {
 	Context           OneOrMany[ContextEntry]          // @context
@@ -142,19 +144,18 @@ func (x *ClrCredential) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *ClrCredential) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *ClrCredential) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *ClrCredential) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v ClrCredential
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = ClrCredential{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// AchievementCredential is an Open Badges 3.0 AchievementCredential (also typed OpenBadgeCredential): one achievement asserted about one subject.
+// AchievementCredential is an Open Badges 3.0 AchievementCredential (also
+// typed OpenBadgeCredential): one achievement asserted about one subject.
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type AchievementCredential struct {
 	Context           OneOrMany[ContextEntry]          // @context
@@ -216,19 +217,18 @@ func (x *AchievementCredential) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *AchievementCredential) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *AchievementCredential) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *AchievementCredential) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v AchievementCredential
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = AchievementCredential{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// EndorsementCredential is an Open Badges 3.0 EndorsementCredential: a third party's endorsement of an issuer, achievement or credential.
+// EndorsementCredential is an Open Badges 3.0 EndorsementCredential: a third
+// party's endorsement of an issuer, achievement or credential.
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type EndorsementCredential struct {
 	Context           OneOrMany[ContextEntry]          // @context
@@ -290,16 +290,14 @@ func (x *EndorsementCredential) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *EndorsementCredential) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *EndorsementCredential) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *EndorsementCredential) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v EndorsementCredential
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = EndorsementCredential{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // ClrSubject is the subject of a ClrCredential.
@@ -334,19 +332,18 @@ func (x *ClrSubject) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *ClrSubject) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *ClrSubject) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *ClrSubject) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v ClrSubject
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = ClrSubject{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// AchievementSubject is the subject of an AchievementCredential: the recipient and what they achieved.
+// AchievementSubject is the subject of an AchievementCredential: the recipient
+// and what they achieved.
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type AchievementSubject struct {
 	ID                string                    // id
@@ -394,16 +391,14 @@ func (x *AchievementSubject) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *AchievementSubject) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *AchievementSubject) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *AchievementSubject) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v AchievementSubject
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = AchievementSubject{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // EndorsementSubject is the subject of an EndorsementCredential.
@@ -432,16 +427,14 @@ func (x *EndorsementSubject) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *EndorsementSubject) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *EndorsementSubject) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *EndorsementSubject) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v EndorsementSubject
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = EndorsementSubject{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // Achievement is an accomplishment: a course, competency, degree, badge, etc.
@@ -506,16 +499,14 @@ func (x *Achievement) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Achievement) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Achievement) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Achievement) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Achievement
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Achievement{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // Criteria is how an achievement is earned.
@@ -542,19 +533,18 @@ func (x *Criteria) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Criteria) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Criteria) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Criteria) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Criteria
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Criteria{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// Alignment is an alignment of an achievement, result or rubric level to a node in an educational framework.
+// Alignment is an alignment of an achievement, result or rubric level to a
+// node in an educational framework.
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type Alignment struct {
 	Type              OneOrMany[string] // type
@@ -588,16 +578,14 @@ func (x *Alignment) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Alignment) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Alignment) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Alignment) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Alignment
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Alignment{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // Result is a result the subject achieved (grade, score, level, status).
@@ -632,19 +620,18 @@ func (x *Result) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Result) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Result) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Result) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Result
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Result{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// ResultDescription is describes a possible result of an achievement (its type, allowed values, rubric).
+// ResultDescription is describes a possible result of an achievement (its
+// type, allowed values, rubric).
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type ResultDescription struct {
 	ID                   string                          // id
@@ -686,19 +673,18 @@ func (x *ResultDescription) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *ResultDescription) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *ResultDescription) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *ResultDescription) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v ResultDescription
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = ResultDescription{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// RubricCriterionLevel is a level of a rubric criterion (for example Exposure / Integration / Transformation).
+// RubricCriterionLevel is a level of a rubric criterion (for example Exposure
+// / Integration / Transformation).
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type RubricCriterionLevel struct {
 	ID          string               // id
@@ -732,19 +718,18 @@ func (x *RubricCriterionLevel) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *RubricCriterionLevel) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *RubricCriterionLevel) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *RubricCriterionLevel) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v RubricCriterionLevel
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = RubricCriterionLevel{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// Related is identifies a related achievement (for example the same achievement in another language).
+// Related is identifies a related achievement (for example the same
+// achievement in another language).
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type Related struct {
 	ID         string            // id
@@ -772,16 +757,14 @@ func (x *Related) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Related) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Related) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Related) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Related
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Related{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // IdentityObject is a (possibly hashed) identifier of the credential subject.
@@ -814,16 +797,14 @@ func (x *IdentityObject) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *IdentityObject) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *IdentityObject) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *IdentityObject) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v IdentityObject
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = IdentityObject{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // IdentifierEntry is an alternative identifier of a profile or achievement.
@@ -852,16 +833,14 @@ func (x *IdentifierEntry) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *IdentifierEntry) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *IdentifierEntry) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *IdentifierEntry) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v IdentifierEntry
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = IdentifierEntry{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // Profile is a person or organization: issuer, creator, endorser or source.
@@ -928,16 +907,14 @@ func (x *Profile) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Profile) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Profile) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Profile) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Profile
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Profile{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // Address is a postal address.
@@ -978,16 +955,14 @@ func (x *Address) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Address) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Address) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Address) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Address
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Address{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // GeoCoordinates is the geographic coordinates of a location.
@@ -1016,16 +991,14 @@ func (x *GeoCoordinates) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *GeoCoordinates) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *GeoCoordinates) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *GeoCoordinates) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v GeoCoordinates
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = GeoCoordinates{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // Image is metadata about an image (its id is the image URL or a data: URI).
@@ -1054,19 +1027,18 @@ func (x *Image) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Image) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Image) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Image) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Image
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Image{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// Evidence is a description of the work the recipient did to earn an achievement.
+// Evidence is a description of the work the recipient did to earn an
+// achievement.
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type Evidence struct {
 	ID          string            // id
@@ -1100,19 +1072,18 @@ func (x *Evidence) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Evidence) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Evidence) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Evidence) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Evidence
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Evidence{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// CredentialStatus is where and how to check whether a credential was revoked or suspended (1EdTechRevocationList, BitstringStatusListEntry, ...).
+// CredentialStatus is where and how to check whether a credential was revoked
+// or suspended (1EdTechRevocationList, BitstringStatusListEntry, ...).
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type CredentialStatus struct {
 	ID                   string          // id
@@ -1142,19 +1113,18 @@ func (x *CredentialStatus) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *CredentialStatus) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *CredentialStatus) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *CredentialStatus) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v CredentialStatus
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = CredentialStatus{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// CredentialSchema is a schema the credential conforms to (1EdTechJsonSchemaValidator2019).
+// CredentialSchema is a schema the credential conforms to
+// (1EdTechJsonSchemaValidator2019).
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type CredentialSchema struct {
 	ID   string // id
@@ -1178,19 +1148,18 @@ func (x *CredentialSchema) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *CredentialSchema) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *CredentialSchema) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *CredentialSchema) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v CredentialSchema
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = CredentialSchema{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// RefreshService is a service from which a refreshed credential can be obtained.
+// RefreshService is a service from which a refreshed credential can be
+// obtained.
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type RefreshService struct {
 	ID   string // id
@@ -1214,16 +1183,14 @@ func (x *RefreshService) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *RefreshService) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *RefreshService) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *RefreshService) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v RefreshService
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = RefreshService{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // TermsOfUse is terms under which the credential was issued.
@@ -1250,16 +1217,14 @@ func (x *TermsOfUse) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *TermsOfUse) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *TermsOfUse) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *TermsOfUse) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v TermsOfUse
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = TermsOfUse{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
 // Proof is an embedded proof (DataIntegrityProof, Ed25519Signature2020, ...).
@@ -1308,19 +1273,18 @@ func (x *Proof) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Proof) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Proof) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Proof) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Proof
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Proof{}
+	return decodeObject(b, x.props(), &x.Extra)
 }
 
-// Association is a relationship between two achievements of a CLR (for example isParentOf).
+// Association is a relationship between two achievements of a CLR (for example
+// isParentOf).
 // Unknown properties, and known ones whose value has an unexpected shape, are kept in Extra.
 type Association struct {
 	Type            string // type
@@ -1348,14 +1312,12 @@ func (x *Association) appendJSON(dst []byte) ([]byte, error) {
 }
 
 // UnmarshalJSON reads a JSON object; it fails only if b is not a JSON object.
-func (x *Association) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+func (x *Association) UnmarshalJSON(b []byte) error { return unmarshalChecked(b, x) }
+
+func (x *Association) decodeRaw(b []byte) error {
+	if !isObject(b) {
+		return errNotObject
 	}
-	var v Association
-	if err := decodeObject(b, v.props(), &v.Extra); err != nil {
-		return err
-	}
-	*x = v
-	return nil
+	*x = Association{}
+	return decodeObject(b, x.props(), &x.Extra)
 }

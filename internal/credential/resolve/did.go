@@ -120,9 +120,15 @@ func (d *Document) IsAssertionMethod(id string) bool {
 	return false
 }
 
-// Lists reports whether one of the document's methods is the key pub.
+// Lists reports whether the document authorises pub to issue credentials:
+// one of its assertion methods, controlled by the document's subject, is
+// that key. A key merely mentioned (another controller, authentication
+// only) does not count.
 func (d *Document) Lists(pub crypto.PublicKey) bool {
 	for _, vm := range d.VerificationMethod {
+		if vm.Controller != d.ID || !d.IsAssertionMethod(vm.ID) {
+			continue
+		}
 		if k, err := vm.PublicKey(); err == nil && keys.Equal(k, pub) {
 			return true
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/learnerrecords/clr-operator/internal/credential/keys"
 )
@@ -115,6 +116,11 @@ func newDocServer(t *testing.T) *docServer {
 	s := &docServer{docs: map[string]string{}}
 	s.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
+		if r.URL.Path == "/hang" {
+			// Never answers: only the client's timeout ends the request.
+			<-r.Context().Done()
+			return
+		}
 		if r.URL.Path == "/redirect-http" {
 			http.Redirect(w, r, "http://"+r.Host+"/x", http.StatusFound)
 			return
@@ -365,5 +371,48 @@ func TestBlockPrivateNetworks(t *testing.T) {
 	}
 	if _, err := (&Resolver{}).Fetch(context.Background(), "http://example.com/x"); !errors.Is(err, ErrFetch) {
 		t.Fatalf("http URL: %v", err)
+	}
+}
+
+// A key the issuer's document only mentions (another controller, or not an
+// assertion method) does not bind a self-certifying key to the issuer.
+func TestIssuerListsOnlyAssertionMethods(t *testing.T) {
+	ctx := context.Background()
+	srv := newDocServer(t)
+	k := genKey(t, keys.Ed25519)
+	mk := multikey(t, k.Public())
+	did := srv.didWeb("i")
+	b, _ := json.Marshal(map[string]any{
+		"id": did,
+		"verificationMethod": []any{
+			map[string]any{"id": did + "#auth", "type": "Multikey", "controller": did, "publicKeyMultibase": mk},
+			map[string]any{"id": did + "#other", "type": "Multikey", "controller": "did:example:x", "publicKeyMultibase": mk},
+		},
+		"assertionMethod": []any{did + "#other"},
+		"authentication":  []any{did + "#auth"},
+	})
+	srv.docs["/i/did.json"] = string(b)
+	r := &Resolver{Client: srv.Client()}
+	got, err := r.ResolveMethod(ctx, "did:key:"+mk, did)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Binding != SelfCertifying {
+		t.Fatalf("binding %s, want self-certifying", got.Binding)
+	}
+}
+
+func TestFetchTimeout(t *testing.T) {
+	srv := newDocServer(t)
+	r := &Resolver{Client: srv.Client(), Timeout: 200 * time.Millisecond}
+	_, err := r.Fetch(context.Background(), srv.URL+"/hang")
+	if !errors.Is(err, ErrFetch) {
+		t.Fatalf("hanging server: %v", err)
+	}
+	// An override never touches the network, even online.
+	r2 := &Resolver{Client: srv.Client(), Resources: map[string][]byte{srv.URL + "/hang": []byte(`{"ok":true}`)}}
+	b, err := r2.Fetch(context.Background(), srv.URL+"/hang#frag")
+	if err != nil || string(b) != `{"ok":true}` {
+		t.Fatalf("resource override: %q %v", b, err)
 	}
 }

@@ -175,11 +175,12 @@ func findNested(doc map[string]any) []nestedRef {
 	return out
 }
 
-func nestedPathsOf(doc map[string]any, base string) []string {
-	refs := findNested(doc)
-	out := make([]string, len(refs))
-	for i, ref := range refs {
-		out[i] = joinPath(base, ref.rel)
+func nestedObjectPathsOf(doc map[string]any, base string) []string {
+	var out []string
+	for _, ref := range findNested(doc) {
+		if _, ok := ref.value.(map[string]any); ok {
+			out = append(out, joinPath(base, ref.rel))
+		}
 	}
 	return out
 }

@@ -138,8 +138,7 @@ func diErrorCode(err error) Code {
 	case errors.Is(err, dataintegrity.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return CodeTimeout
 	case errors.Is(err, dataintegrity.ErrCanonicalization), errors.Is(err, dataintegrity.ErrControlCharacter),
-		errors.Is(err, dataintegrity.ErrRelativeIRI), errors.Is(err, dataintegrity.ErrTooComplex),
-		errors.Is(err, dataintegrity.ErrBusy):
+		errors.Is(err, dataintegrity.ErrRelativeIRI), errors.Is(err, dataintegrity.ErrTooComplex):
 		return CodeCanonicalization
 	case errors.Is(err, dataintegrity.ErrMalformedProof):
 		return CodeProofMalformed

@@ -360,7 +360,10 @@ func (r *run) checkStructure(cr *CredentialReport, doc map[string]any, known boo
 		cr.skip(CheckStructure, "no structural rules for this type")
 		return
 	}
-	nestedPaths := nestedPathsOf(doc, base)
+	// Errors inside an embedded credential object belong to that
+	// credential's report; an error about the embedded value itself (a
+	// string where an object is required) stays here.
+	nestedPaths := nestedObjectPathsOf(doc, base)
 	var mine []validate.Error
 	for _, e := range errs {
 		if e.Code == validate.CodeLimit && e.Path == "" && base == "" {
@@ -390,6 +393,8 @@ func (r *run) checkStructure(cr *CredentialReport, doc map[string]any, known boo
 		switch {
 		case e.Code == validate.CodeContext:
 			code = CodeContextOrder
+		case e.Code == validate.CodeLimit && strings.Contains(e.Message, "credential"):
+			code = CodeTooManyCredentials
 		case e.Code == validate.CodeLimit:
 			code = CodeTooDeep
 		case e.Code == validate.CodeTypeValue && (e.Path == joinPath(base, "type")):

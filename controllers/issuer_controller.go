@@ -1,0 +1,294 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
+)
+
+// IssuerReconciler keeps an Issuer's signing key: a cert-manager
+// Certificate (and, without an issuerRef, a self-signed cert-manager Issuer
+// for it), and a keyring ConfigMap publishing the current public key and the
+// retired ones still within retention.
+type IssuerReconciler struct {
+	Client   ctrl.Client
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+	// Now is the clock (time.Now when nil); keys are retired at Now.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=issuers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=issuers/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=cert-manager.io,resources=certificates;issuers,verbs=get;list;watch;create;patch;update;delete
+// +kubebuilder:rbac:groups=cert-manager.io,resources=clusterissuers,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch;update;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+func (r *IssuerReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// SetupWithManager registers the controller and its watches.
+func (r *IssuerReconciler) SetupWithManager(mgr manager.Manager, opts controller.Options) error {
+	return builder.ControllerManagedBy(mgr).
+		Named("issuer").
+		WithOptions(opts).
+		For(&clrv1.Issuer{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&cmapi.Certificate{}).
+		Owns(&cmapi.Issuer{}).
+		Owns(&corev1.ConfigMap{}).
+		// cert-manager writes the key Secret; it carries our label (through
+		// the Certificate's secretTemplate) naming the Issuer.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(issuerFromLabel)).
+		// The issuer id (did:web) comes from the provider that serves it.
+		Watches(&clrv1.CLRProvider{}, handler.EnqueueRequestsFromMapFunc(issuersOfProvider),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Complete(r)
+}
+
+func issuerFromLabel(_ context.Context, obj ctrl.Object) []reconcile.Request {
+	name := obj.GetLabels()[LabelIssuer]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}}
+}
+
+func issuersOfProvider(_ context.Context, obj ctrl.Object) []reconcile.Request {
+	p, ok := obj.(*clrv1.CLRProvider)
+	if !ok {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(p.Spec.IssuerRefs))
+	for _, ref := range p.Spec.IssuerRefs {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: ref.Name}})
+	}
+	return out
+}
+
+// Reconcile brings one Issuer's key material and status up to date.
+func (r *IssuerReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	issuer := &clrv1.Issuer{}
+	if err := r.Client.Get(ctx, req.NamespacedName, issuer); err != nil {
+		return reconcile.Result{}, ctrl.IgnoreNotFound(err)
+	}
+	if !issuer.DeletionTimestamp.IsZero() {
+		// Children are owned by the Issuer: the garbage collector removes them.
+		return reconcile.Result{}, nil
+	}
+	before := issuer.DeepCopy()
+	o, requeueAfter, err := r.reconcile(ctx, issuer)
+	if err != nil {
+		o = outcome{reason: clrv1.ReasonReconcileFailed, message: err.Error()}
+		setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionFalse, clrv1.ReasonReconcileFailed, err.Error())
+	}
+	summarize(issuer, issuer.Generation, o)
+	issuer.Status.ObservedGeneration = issuer.Generation
+	if perr := r.patchStatus(ctx, before, issuer); perr != nil {
+		return reconcile.Result{}, perr
+	}
+	r.emitTransitionEvents(before, issuer)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{RequeueAfter: requeueAfter}, nil
+}
+
+func (r *IssuerReconciler) patchStatus(ctx context.Context, before, after *clrv1.Issuer) error {
+	if equality.Semantic.DeepEqual(before.Status, after.Status) {
+		return nil
+	}
+	if err := r.Client.Status().Patch(ctx, after, ctrl.MergeFrom(before)); err != nil {
+		return fmt.Errorf("patching status of Issuer %s/%s: %w", after.Namespace, after.Name, err)
+	}
+	return nil
+}
+
+func (r *IssuerReconciler) emitTransitionEvents(before, after *clrv1.Issuer) {
+	if r.Recorder == nil {
+		return
+	}
+	if changed, ready := readyTransition(before.Status.Conditions, after.Status.Conditions); changed {
+		typ := corev1.EventTypeNormal
+		if ready.Status != metav1.ConditionTrue {
+			typ = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(after, nil, typ, ready.Reason, "Reconcile", "%s", ready.Message)
+	}
+	b, a := before.Status.CurrentKey, after.Status.CurrentKey
+	if b != nil && a != nil && b.KID != a.KID {
+		// kids are public key thumbprints: safe to show.
+		r.Recorder.Eventf(after, nil, corev1.EventTypeNormal, clrv1.ReasonKeyRotated, "RotateKey",
+			"signing key %s replaced %s, which stays published for %s", a.KID, b.KID,
+			durationOr(after.Spec.Signing.RetiredKeyRetention, defaultKeyRetention))
+	}
+}
+
+// reconcile applies the children and derives the status; it returns the
+// summary outcome and when to come back (the expiry of a retired key).
+func (r *IssuerReconciler) reconcile(ctx context.Context, issuer *clrv1.Issuer) (outcome, time.Duration, error) {
+	logger := log.FromContext(ctx)
+	issuer.Status.CertificateName = signingKeyCertificateName(issuer.Name)
+	issuer.Status.KeyringConfigMap = keyringConfigMapName(issuer.Name)
+
+	if issuer.Spec.Signing.IssuerRef == nil {
+		if err := r.applyOwned(ctx, issuer, buildSelfSignedIssuer(issuer)); err != nil {
+			return outcome{}, 0, err
+		}
+	}
+	cert, err := buildCertificate(issuer)
+	if err != nil {
+		setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionFalse, clrv1.ReasonInvalidSpec, err.Error())
+		return outcome{reason: clrv1.ReasonInvalidSpec, message: err.Error(), stalled: true}, 0, nil
+	}
+	if err := r.applyOwned(ctx, issuer, cert); err != nil {
+		return outcome{}, 0, err
+	}
+
+	if err := r.setIssuerID(ctx, issuer); err != nil {
+		return outcome{}, 0, err
+	}
+
+	current := &cmapi.Certificate{}
+	if err := r.Client.Get(ctx, ctrl.ObjectKeyFromObject(cert), current); err != nil && !apierrors.IsNotFound(err) {
+		return outcome{}, 0, fmt.Errorf("reading Certificate %s: %w", cert.Name, err)
+	}
+	certReady, certReason, certMessage := certificateReady(current)
+
+	secret := &corev1.Secret{}
+	secretErr := r.Client.Get(ctx, types.NamespacedName{Namespace: issuer.Namespace, Name: signingKeySecretName(issuer.Name)}, secret)
+	if secretErr != nil && !apierrors.IsNotFound(secretErr) {
+		return outcome{}, 0, fmt.Errorf("reading Secret %s: %w", signingKeySecretName(issuer.Name), secretErr)
+	}
+	if apierrors.IsNotFound(secretErr) {
+		reason, msg := clrv1.ReasonCertificateNotReady, fmt.Sprintf("waiting for cert-manager to issue Certificate %s: %s", cert.Name, certMessage)
+		if certReady {
+			reason, msg = clrv1.ReasonSecretMissing, fmt.Sprintf("Certificate %s is Ready but its Secret %s does not exist", cert.Name, signingKeySecretName(issuer.Name))
+		}
+		setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionFalse, reason, msg)
+		return outcome{reason: reason, message: msg}, 0, nil
+	}
+
+	want := effectiveAlgorithm(issuer.Spec.Signing)
+	key, err := publishedKeyFromSecret(secret, want)
+	if err != nil {
+		ke, _ := asKeyError(err)
+		reason := clrv1.ReasonUnsupportedKey
+		if ke != nil {
+			reason = ke.reason
+		}
+		// Right after an algorithm change the Secret still holds the old
+		// key while cert-manager issues the new one: that is progress, not
+		// a fault. Only a Ready Certificate with a wrong key is stalled.
+		stalled := certReady && reason == clrv1.ReasonUnsupportedKey
+		if !certReady {
+			reason = clrv1.ReasonCertificateNotReady
+		}
+		setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionFalse, reason, err.Error())
+		return outcome{reason: reason, message: err.Error(), stalled: stalled}, 0, nil
+	}
+
+	// Keyring: current key first, retired keys within retention after it.
+	cm := &corev1.ConfigMap{}
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: issuer.Namespace, Name: keyringConfigMapName(issuer.Name)}, cm); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return outcome{}, 0, fmt.Errorf("reading keyring ConfigMap: %w", err)
+		}
+		cm = nil
+	}
+	prev, err := parseKeyring(cm)
+	if err != nil {
+		// A corrupt keyring loses the retired keys; say so loudly and
+		// rebuild it from the current key rather than stop publishing.
+		logger.Error(err, "keyring unreadable; rebuilding it from the current key")
+		prev = nil
+	}
+	retention := durationOr(issuer.Spec.Signing.RetiredKeyRetention, defaultKeyRetention)
+	kr, nextExpiry := nextKeyring(issuer.Name, prev, key, retention, r.now())
+	desired, err := buildKeyringConfigMap(issuer, kr)
+	if err != nil {
+		return outcome{}, 0, err
+	}
+	if cm == nil || !equality.Semantic.DeepEqual(cm.Data, desired.Data) || !hasOwner(cm, issuer) || !labelsContain(cm.Labels, desired.Labels) {
+		if err := r.applyOwned(ctx, issuer, desired); err != nil {
+			return outcome{}, 0, err
+		}
+	}
+
+	issuer.Status.CurrentKey = ptrTo(issuerKeyStatus(kr.Keys[0], secret.Name))
+	issuer.Status.RetiredKeys = nil
+	for _, k := range kr.Keys[1:] {
+		issuer.Status.RetiredKeys = append(issuer.Status.RetiredKeys, issuerKeyStatus(k, ""))
+	}
+
+	var requeue time.Duration
+	if !nextExpiry.IsZero() {
+		requeue = max(nextExpiry.Sub(r.now()), time.Second)
+	}
+	if !certReady {
+		// The key in the Secret is published (it is what clr-server signs
+		// with), but the Certificate is being (re)issued.
+		msg := fmt.Sprintf("key %s published; Certificate %s not Ready: %s %s", key.KID, cert.Name, certReason, certMessage)
+		setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionFalse, clrv1.ReasonCertificateNotReady, msg)
+		return outcome{reason: clrv1.ReasonCertificateNotReady, message: msg}, requeue, nil
+	}
+	msg := fmt.Sprintf("signing key %s (%s) valid until %s; %d retired key(s) published", key.KID, key.Algorithm, key.NotAfter.Format(time.RFC3339), len(kr.Keys)-1)
+	setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionTrue, clrv1.ReasonSucceeded, msg)
+	return outcome{ready: true, reason: clrv1.ReasonSucceeded, message: msg}, requeue, nil
+}
+
+// setIssuerID derives the issuer id from the CLRProvider serving the Issuer
+// (the oldest, when several do: its id must not flip-flop).
+func (r *IssuerReconciler) setIssuerID(ctx context.Context, issuer *clrv1.Issuer) error {
+	var providers clrv1.CLRProviderList
+	if err := r.Client.List(ctx, &providers, ctrl.InNamespace(issuer.Namespace), ctrl.MatchingFields{IndexProviderIssuer: issuer.Name}); err != nil {
+		return fmt.Errorf("listing CLRProviders of Issuer %s: %w", issuer.Name, err)
+	}
+	items := providers.Items
+	sort.Slice(items, func(i, j int) bool {
+		if !items[i].CreationTimestamp.Equal(&items[j].CreationTimestamp) {
+			return items[i].CreationTimestamp.Before(&items[j].CreationTimestamp)
+		}
+		return items[i].Name < items[j].Name
+	})
+	issuer.Status.IssuerID = ""
+	if len(items) > 0 {
+		issuer.Status.IssuerID = didWeb(items[0].Spec.Hostname, items[0].Spec.PathPrefix, issuer.Name)
+	}
+	return nil
+}
+
+// applyOwned sets the Issuer as controller owner of a child and applies it.
+func (r *IssuerReconciler) applyOwned(ctx context.Context, owner *clrv1.Issuer, obj ctrl.Object) error {
+	if err := controllerutil.SetControllerReference(owner, obj, r.Scheme); err != nil {
+		return fmt.Errorf("owner reference on %s: %w", obj.GetName(), err)
+	}
+	return applyObject(ctx, r.Client, r.Scheme, obj)
+}
+

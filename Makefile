@@ -28,11 +28,13 @@ generate: ## Generate DeepCopy methods for the API types.
 manifests: ## Generate CRDs, RBAC (kubebuilder markers) and docs/crd-reference.md.
 	$(CONTROLLER_GEN) rbac:roleName=clr-operator-manager crd:allowDangerousTypes=false webhook paths="./api/..." paths="./controllers/..." paths="./internal/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
-	go run ./hack/crd-docs -crds config/crd/bases -out docs/crd-reference.md
+	go run ./hack/crd-docs -crds config/crd/bases -conditions api/v1alpha1/conditions.go -out docs/crd-reference.md
+	hack/sync-chart-crds.sh
 
 .PHONY: verify-generated
 verify-generated: ## Fail when generated files (deepcopy, CRDs, RBAC) are stale.
 	hack/verify-generated.sh
+	hack/sync-chart-crds.sh --verify
 
 .PHONY: fmt
 fmt: ## Run gofmt on the tree.

@@ -183,12 +183,12 @@ type ProviderStorage struct {
 
 // SQLiteStorage is a SQLite database on a PersistentVolumeClaim.
 // +kubebuilder:validation:XValidation:rule="has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",message="spec.storage.sqlite.storageClassName is immutable (a PersistentVolumeClaim cannot move to another class)",fieldPath=".storageClassName",reason=FieldValueForbidden
-// +kubebuilder:validation:XValidation:rule="!has(self.size) || !has(oldSelf.size) || quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",message="spec.storage.sqlite.size cannot shrink (a PersistentVolumeClaim can only grow)",fieldPath=".size",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.size) || !has(oldSelf.size) || !isQuantity(string(self.size)) || !isQuantity(string(oldSelf.size)) || quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",message="spec.storage.sqlite.size cannot shrink (a PersistentVolumeClaim can only grow)",fieldPath=".size",reason=FieldValueForbidden
 type SQLiteStorage struct {
 	// size of the volume. It can grow (when the storage class allows volume
 	// expansion), never shrink.
 	// +kubebuilder:default="1Gi"
-	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity('64Mi')) >= 0",message="spec.storage.sqlite.size must be at least 64Mi"
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).compareTo(quantity('64Mi')) >= 0",message="spec.storage.sqlite.size must be at least 64Mi"
 	// +optional
 	Size *resource.Quantity `json:"size,omitempty"`
 
@@ -224,7 +224,7 @@ type PostgresSecretReference struct {
 }
 
 // ProviderOAuth configures the OAuth 2.0 authorization server.
-// +kubebuilder:validation:XValidation:rule="!has(self.accessTokenTTL) || !has(self.refreshTokenTTL) || duration(self.accessTokenTTL) < duration(self.refreshTokenTTL)",message="spec.oauth.accessTokenTTL must be shorter than spec.oauth.refreshTokenTTL",fieldPath=".accessTokenTTL",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.accessTokenTTL) || !has(self.refreshTokenTTL) || !self.accessTokenTTL.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || !self.refreshTokenTTL.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self.accessTokenTTL) < duration(self.refreshTokenTTL)",message="spec.oauth.accessTokenTTL must be shorter than spec.oauth.refreshTokenTTL",fieldPath=".accessTokenTTL",reason=FieldValueInvalid
 type ProviderOAuth struct {
 	// dynamicRegistration enables RFC 7591 dynamic client registration, as
 	// CLR 2.0 expects of a host (wallets and employers register themselves).
@@ -235,7 +235,8 @@ type ProviderOAuth struct {
 	// accessTokenTTL is the lifetime of access tokens.
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="spec.oauth.accessTokenTTL must be between 1m and 24h"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || (duration(self) >= duration('1m') && duration(self) <= duration('24h'))",message="spec.oauth.accessTokenTTL must be between 1m and 24h"
 	// +kubebuilder:default="1h"
 	// +optional
 	AccessTokenTTL *metav1.Duration `json:"accessTokenTTL,omitempty"`
@@ -243,7 +244,8 @@ type ProviderOAuth struct {
 	// refreshTokenTTL is the lifetime of refresh tokens.
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('8760h')",message="spec.oauth.refreshTokenTTL must be at most 8760h (one year)"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self) <= duration('8760h')",message="spec.oauth.refreshTokenTTL must be at most 8760h (one year)"
 	// +kubebuilder:default="720h"
 	// +optional
 	RefreshTokenTTL *metav1.Duration `json:"refreshTokenTTL,omitempty"`
@@ -256,8 +258,9 @@ type ProviderOAuth struct {
 
 	// issuingClients are institutional systems (student information system,
 	// registrar) allowed to issue records with the client-credentials grant.
-	// The operator generates their secrets into the Secret
-	// "<CLRProvider name>-clients".
+	// The operator generates their client secrets and keeps them, with
+	// clr-server's other generated secrets, in the Secret
+	// "<CLRProvider name>-secrets".
 	// +listType=map
 	// +listMapKey=clientID
 	// +kubebuilder:validation:MaxItems=16
@@ -284,6 +287,7 @@ type OIDCProvider struct {
 
 	// scopes requested from the provider; empty for "openid profile email".
 	// +listType=set
+	// +kubebuilder:validation:XValidation:rule="self.exists(s, s == 'openid')",message="spec.oauth.oidc.scopes must include openid (learners sign in with OpenID Connect)"
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:items:MaxLength=128
 	// +optional
@@ -429,6 +433,7 @@ type ProviderFrameworkStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:path=clrproviders,scope=Namespaced,categories=clr,shortName=clrp;clrprovider
+// +kubebuilder:selectablefield:JSONPath=`.spec.hostname`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`

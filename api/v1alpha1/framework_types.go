@@ -67,7 +67,7 @@ type FrameworkSpec struct {
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=500
 	// +kubebuilder:validation:XValidation:rule="self.all(c, !has(c.parent) || c.parent != c.id)",message="spec.competencies[].parent: a competency cannot be its own parent",reason=FieldValueInvalid
-	// +kubebuilder:validation:XValidation:rule="self.all(c, !has(c.parent) || self.exists(p, p.id == c.parent))",message="spec.competencies[].parent must be the id of a competency listed in spec.competencies",reason=FieldValueInvalid
+	// +kubebuilder:validation:XValidation:rule="sets.contains(self.map(p, p.id), self.filter(c, has(c.parent)).map(c, c.parent))",message="spec.competencies[].parent must be the id of a competency listed in spec.competencies",reason=FieldValueInvalid
 	Competencies []Competency `json:"competencies"`
 
 	// sharing says which other namespaces may reference this Framework from
@@ -178,6 +178,7 @@ type Alignment struct {
 }
 
 // FrameworkSharing says which namespaces may use a Framework.
+// +kubebuilder:validation:XValidation:rule="!has(self.namespaceSelector.matchExpressions) || self.namespaceSelector.matchExpressions.all(e, e.operator in ['In', 'NotIn'] ? (has(e.values) && size(e.values) > 0) : (e.operator in ['Exists', 'DoesNotExist'] && (!has(e.values) || size(e.values) == 0)))",message="spec.sharing.namespaceSelector.matchExpressions: the operator must be In or NotIn with values, or Exists or DoesNotExist without values",fieldPath=".namespaceSelector.matchExpressions",reason=FieldValueInvalid
 type FrameworkSharing struct {
 	// namespaceSelector selects the namespaces whose CLRProviders may
 	// reference this Framework. An empty selector ({}) selects every

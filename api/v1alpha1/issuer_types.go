@@ -263,7 +263,7 @@ type Authority struct {
 // private key signs credentials) and the proofs issued with it.
 // +kubebuilder:validation:XValidation:rule="!has(self.cryptosuite) || !has(self.algorithm) || (self.cryptosuite == 'eddsa-rdfc-2022' ? self.algorithm == 'Ed25519' : self.algorithm.startsWith('ECDSA-'))",message="spec.signing.cryptosuite: eddsa-rdfc-2022 needs algorithm Ed25519 and ecdsa-rdfc-2019 needs ECDSA-P256 or ECDSA-P384",fieldPath=".cryptosuite",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.algorithm) || !has(self.proofFormats) || !self.algorithm.startsWith('RSA-') || !self.proofFormats.exists(f, f == 'DataIntegrity')",message="spec.signing.proofFormats: RSA keys have no Data Integrity cryptosuite; with algorithm RSA-2048 or RSA-3072 set proofFormats: [VC-JWT]",fieldPath=".proofFormats",reason=FieldValueInvalid
-// +kubebuilder:validation:XValidation:rule="!has(self.duration) || !has(self.renewBefore) || duration(self.duration) > duration(self.renewBefore)",message="spec.signing.renewBefore must be shorter than spec.signing.duration",fieldPath=".renewBefore",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.duration) || !has(self.renewBefore) || !self.duration.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || !self.renewBefore.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self.duration) > duration(self.renewBefore)",message="spec.signing.renewBefore must be shorter than spec.signing.duration",fieldPath=".renewBefore",reason=FieldValueInvalid
 type IssuerSigning struct {
 	// algorithm of the signing key. Changing it makes the operator issue a
 	// new key; the old one stays published for retiredKeyRetention.
@@ -294,7 +294,8 @@ type IssuerSigning struct {
 	// duration of the key's certificate, i.e. how long one key signs.
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h')",message="spec.signing.duration must be at least 1h (cert-manager's minimum)"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self) >= duration('1h')",message="spec.signing.duration must be at least 1h (cert-manager's minimum)"
 	// +kubebuilder:default="2160h"
 	// +optional
 	Duration *metav1.Duration `json:"duration,omitempty"`
@@ -302,7 +303,8 @@ type IssuerSigning struct {
 	// renewBefore is how long before the end of duration a new key is made.
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5m')",message="spec.signing.renewBefore must be at least 5m"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self) >= duration('5m')",message="spec.signing.renewBefore must be at least 5m"
 	// +kubebuilder:default="360h"
 	// +optional
 	RenewBefore *metav1.Duration `json:"renewBefore,omitempty"`
@@ -313,6 +315,7 @@ type IssuerSigning struct {
 	// validity of the credentials you issue.
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:default="8760h"
 	// +optional
 	RetiredKeyRetention *metav1.Duration `json:"retiredKeyRetention,omitempty"`
@@ -399,6 +402,7 @@ type IssuerKey struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:path=issuers,scope=Namespaced,categories=clr,shortName=clrissuer;clrissuers
+// +kubebuilder:selectablefield:JSONPath=`.spec.signing.algorithm`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Institution",type=string,JSONPath=`.spec.profile.name`

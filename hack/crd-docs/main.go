@@ -3,16 +3,23 @@
 // schema the API server enforces: every field with its type, default,
 // validation and description, and every CEL rule with its message.
 //
-// Usage: go run ./hack/crd-docs -crds config/crd/bases -out docs/crd-reference.md
+// The condition types and reasons come from the constants (and their doc
+// comments) in api/v1alpha1/conditions.go.
+//
+// Usage: go run ./hack/crd-docs -crds config/crd/bases -conditions api/v1alpha1/conditions.go -out docs/crd-reference.md
 package main
 
 import (
 	"bytes"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -32,15 +39,16 @@ var opaque = map[string]string{
 
 func main() {
 	crdDir := flag.String("crds", "config/crd/bases", "directory of the CRD manifests")
+	conditions := flag.String("conditions", "api/v1alpha1/conditions.go", "Go file declaring the condition types and reasons")
 	out := flag.String("out", "docs/crd-reference.md", "file to write")
 	flag.Parse()
-	if err := run(*crdDir, *out); err != nil {
+	if err := run(*crdDir, *conditions, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "crd-docs:", err)
 		os.Exit(1)
 	}
 }
 
-func run(crdDir, out string) error {
+func run(crdDir, conditionsFile, out string) error {
 	paths, err := filepath.Glob(filepath.Join(crdDir, "*.yaml"))
 	if err != nil {
 		return err
@@ -84,9 +92,12 @@ func run(crdDir, out string) error {
 	for _, crd := range crds {
 		fmt.Fprintf(&b, "- [%s](#%s)\n", crd.Spec.Names.Kind, strings.ToLower(crd.Spec.Names.Kind))
 	}
-	b.WriteString("\n")
+	b.WriteString("- [Conditions and reasons](#conditions-and-reasons)\n\n")
 	for _, crd := range crds {
 		writeCRD(&b, crd)
+	}
+	if err := writeConditions(&b, conditionsFile); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
@@ -306,4 +317,68 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 func escape(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// writeConditions documents the condition types and reasons declared as
+// constants named Condition* and Reason*, with their doc comments.
+func writeConditions(b *bytes.Buffer, path string) error {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
+	if err != nil {
+		return fmt.Errorf("reading the conditions: %w", err)
+	}
+	type constant struct{ name, value, doc string }
+	var conds, reasons []constant
+	var intro string
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs, ok := spec.(*ast.ValueSpec)
+			if !ok || len(vs.Names) != 1 || len(vs.Values) != 1 {
+				continue
+			}
+			lit, ok := vs.Values[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				continue
+			}
+			value, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				return err
+			}
+			name := vs.Names[0].Name
+			doc := oneLine(vs.Doc.Text())
+			// "ConditionReady is True when ..." reads as "is True when ...";
+			// "ReasonPaused: spec.paused is set" as "spec.paused is set".
+			doc = strings.TrimPrefix(strings.TrimPrefix(doc, name+":"), name)
+			doc = strings.TrimSpace(doc)
+			switch {
+			case strings.HasPrefix(name, "Condition"):
+				if intro == "" {
+					intro = oneLine(gd.Doc.Text())
+				}
+				conds = append(conds, constant{name, value, doc})
+			case strings.HasPrefix(name, "Reason"):
+				reasons = append(reasons, constant{name, value, doc})
+			}
+		}
+	}
+	if len(conds) == 0 || len(reasons) == 0 {
+		return fmt.Errorf("%s declares no Condition* or Reason* constants", path)
+	}
+	b.WriteString("## Conditions and reasons\n\n")
+	if intro != "" {
+		fmt.Fprintf(b, "%s\n\n", intro)
+	}
+	b.WriteString("| Condition type | Meaning |\n|---|---|\n")
+	for _, c := range conds {
+		fmt.Fprintf(b, "| `%s` | %s |\n", c.value, escape(c.doc))
+	}
+	b.WriteString("\n| Reason | Meaning |\n|---|---|\n")
+	for _, r := range reasons {
+		fmt.Fprintf(b, "| `%s` | %s |\n", r.value, escape(r.doc))
+	}
+	return nil
 }

@@ -82,6 +82,8 @@ type API struct {
 	log       *slog.Logger
 	now       func() time.Time
 	discovery *Discovery
+	// prefix is the path of the public URL ("" or "/prefix").
+	prefix string
 }
 
 // New builds the API. The verifier is mandatory: nothing is stored
@@ -106,7 +108,7 @@ func New(opts Options, st store.Store, auth *oauth.Server, v Verifier) (*API, er
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &API{opts: opts, store: st, auth: auth, verifier: v, log: opts.Logger, now: opts.Now}
+	a := &API{opts: opts, store: st, auth: auth, verifier: v, log: opts.Logger, now: opts.Now, prefix: strings.TrimSuffix(u.Path, "/")}
 	a.discovery = newDiscovery(opts, auth)
 	return a, nil
 }
@@ -115,18 +117,19 @@ func New(opts Options, st store.Store, auth *oauth.Server, v Verifier) (*API, er
 // operations they serve (the issuing API).
 func (a *API) Discovery() *Discovery { return a.discovery }
 
-// Register mounts the API on mux.
+// Register mounts the API on mux, under the path of the public URL.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+BasePath+"/discovery", a.getDiscovery)
-	mux.Handle("GET "+BasePath+"/credentials", a.auth.Require(http.HandlerFunc(a.getCredentials), oauth.ScopeCredentialReadonly))
-	mux.Handle("POST "+BasePath+"/credentials", a.auth.Require(http.HandlerFunc(a.postCredentials), oauth.ScopeCredentialUpsert))
-	mux.Handle("GET "+BasePath+"/profile", a.auth.Require(http.HandlerFunc(a.getProfile), oauth.ScopeProfileReadonly))
-	mux.Handle("PUT "+BasePath+"/profile", a.auth.Require(http.HandlerFunc(a.putProfile), oauth.ScopeProfileUpdate))
+	base := a.prefix + BasePath
+	mux.HandleFunc("GET "+base+"/discovery", a.getDiscovery)
+	mux.Handle("GET "+base+"/credentials", a.auth.Require(http.HandlerFunc(a.getCredentials), oauth.ScopeCredentialReadonly))
+	mux.Handle("POST "+base+"/credentials", a.auth.Require(http.HandlerFunc(a.postCredentials), oauth.ScopeCredentialUpsert))
+	mux.Handle("GET "+base+"/profile", a.auth.Require(http.HandlerFunc(a.getProfile), oauth.ScopeProfileReadonly))
+	mux.Handle("PUT "+base+"/profile", a.auth.Require(http.HandlerFunc(a.putProfile), oauth.ScopeProfileUpdate))
 	// Other methods and paths get an Imsx body rather than the mux's text.
 	for _, p := range []string{"/discovery", "/credentials", "/profile"} {
-		mux.HandleFunc(BasePath+p, methodNotAllowed)
+		mux.HandleFunc(base+p, methodNotAllowed)
 	}
-	mux.HandleFunc(BasePath+"/", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc(base+"/", func(w http.ResponseWriter, _ *http.Request) {
 		imsx.Write(w, http.StatusNotFound, imsx.NotFound, "no such endpoint of the CLR 2.0 API")
 	})
 }

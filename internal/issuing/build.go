@@ -105,7 +105,7 @@ type builder struct {
 // experienceCredential is one experience as a complete AchievementCredential:
 // achievement (with alignments to the competencies it shows and the result
 // descriptions of its grade, hours and levels), results, evidence and status.
-func (b *builder) experienceCredential(iss *proof.Issuer, credID string, learner Learner, e *Experience, status []any, now time.Time) map[string]any {
+func (b *builder) experienceCredential(iss *proof.Issuer, credID string, learner Learner, e *Experience, status any, now time.Time) map[string]any {
 	achURL := b.urls.Achievement(credID)
 	desc := e.Description
 	if desc == "" {
@@ -273,7 +273,7 @@ type frameworkPart struct {
 // summaryCredential is the framework-summary AchievementCredential of a CLR:
 // the framework as achievement, and per competency the level reached and the
 // evidence count at each level as Results.
-func (b *builder) summaryCredential(iss *proof.Issuer, credID string, learner Learner, part frameworkPart, status []any, now time.Time) (map[string]any, error) {
+func (b *builder) summaryCredential(iss *proof.Issuer, credID string, learner Learner, part frameworkPart, status any, now time.Time) (map[string]any, error) {
 	sum, err := part.layer.Summarize(part.assessments)
 	if err != nil {
 		return nil, err
@@ -303,7 +303,7 @@ func (b *builder) summaryCredential(iss *proof.Issuer, credID string, learner Le
 // credentials (evidence layer), the framework summary credentials and the
 // frameworks' competencies as achievements (framework layer), and the
 // associations between them.
-func (b *builder) clrCredential(iss *proof.Issuer, credID string, learner Learner, embedded []any, parts []frameworkPart, assessmentAchievements map[string]bool, partial bool, status []any, now time.Time) map[string]any {
+func (b *builder) clrCredential(iss *proof.Issuer, credID string, learner Learner, embedded []any, parts []frameworkPart, assessmentAchievements map[string]bool, partial bool, status any, now time.Time) map[string]any {
 	subj := map[string]any{"type": []any{model.TypeClrSubject}, "verifiableCredential": embedded}
 	subjectIdentity(subj, learner, nameUUID("salt", credID)[:8])
 	var achievements, associations []any

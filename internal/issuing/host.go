@@ -29,8 +29,9 @@ type Host struct {
 	PublicURL string
 }
 
-// NewHost builds the Host from the server's dependencies.
-func NewHost(d *app.Deps) (*Host, error) {
+// NewHost builds the Host from the server's dependencies. allStatusEntries
+// selects the three-entry credentialStatus (see statuslist.Service.AllEntries).
+func NewHost(d *app.Deps, allStatusEntries bool) (*Host, error) {
 	if d.Config == nil || d.Store == nil || d.Keys == nil {
 		return nil, fmt.Errorf("issuing: config, store and keys are required")
 	}
@@ -68,7 +69,7 @@ func NewHost(d *app.Deps) (*Host, error) {
 		}
 		frameworks[name] = l
 	}
-	st := &statuslist.Service{Store: d.Store, Issuers: issuers, Base: base, Now: now}
+	st := &statuslist.Service{Store: d.Store, Issuers: issuers, Base: base, Now: now, AllEntries: allStatusEntries}
 	svc := &Service{Store: d.Store, Issuers: issuers, Frameworks: frameworks, Status: st,
 		URLs: URLs{Base: base}, Now: now, Metrics: d.Metrics}
 	return &Host{Issuers: issuers, Frameworks: frameworks, Status: st, Issuing: svc, Core: core, PublicURL: base}, nil

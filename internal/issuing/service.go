@@ -87,6 +87,9 @@ type recordData struct {
 	Learner    Learner    `json:"learner"`
 	Experience Experience `json:"experience"`
 	Format     string     `json:"format"`
+	// Index is the experience's position in its request (CLRs list
+	// experiences in the order they were posted).
+	Index int `json:"index"`
 }
 
 // Outcome is the result of Issue: the HTTP status and body to answer with,
@@ -185,7 +188,7 @@ func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *Issu
 			creds = append(creds, &store.Credential{ID: credURL, LearnerID: req.Learner.ID, Issuer: iss.DID,
 				Type: model.TypeAchievementCredential, Format: signed.StoreFormat, Data: signed.Data,
 				Source: store.SourceIssued, CreatedAt: now, UpdatedAt: now})
-			data, err := json.Marshal(recordData{Learner: req.Learner, Experience: *e, Format: format})
+			data, err := json.Marshal(recordData{Learner: req.Learner, Experience: *e, Format: format, Index: i})
 			if err != nil {
 				return err
 			}
@@ -342,7 +345,13 @@ func (s *Service) AssembleCLR(ctx context.Context, learnerID string, req *CLRReq
 	if len(selected) == 0 {
 		return nil, ErrNothingToAssemble
 	}
-	sort.SliceStable(selected, func(i, j int) bool { return selected[i].rec.CreatedAt.Before(selected[j].rec.CreatedAt) })
+	sort.SliceStable(selected, func(i, j int) bool {
+		a, b := selected[i], selected[j]
+		if !a.rec.CreatedAt.Equal(b.rec.CreatedAt) {
+			return a.rec.CreatedAt.Before(b.rec.CreatedAt)
+		}
+		return a.data.Index < b.data.Index
+	})
 
 	learner := selected[len(selected)-1].data.Learner
 	embedded := make([]any, 0, len(selected)+1)
@@ -353,7 +362,22 @@ func (s *Service) AssembleCLR(ctx context.Context, learnerID string, req *CLRReq
 		if err != nil {
 			return nil, err
 		}
-		embedded = append(embedded, obj)
+		// An embedded credential keeps a proof of its own. The CLR schema
+		// wants embedded credentials as JSON objects, so a VC-JWT credential
+		// is embedded as the same credential with a Data Integrity proof
+		// when the issuer has that format, and as its compact JWS otherwise.
+		switch {
+		case it.cred.Format != store.FormatJWS:
+			embedded = append(embedded, obj)
+		case iss.HasFormat(proof.FormatDataIntegrity):
+			signed, err := iss.Sign(ctx, obj, proof.FormatDataIntegrity, s.Now().UTC())
+			if err != nil {
+				return nil, err
+			}
+			embedded = append(embedded, signed.JSON)
+		default:
+			embedded = append(embedded, string(it.cred.Data))
+		}
 		achID := achievementID(obj)
 		if it.data.Experience.Kind == KindCompetencyAssessment {
 			assessmentAchievements[achID] = true
@@ -379,9 +403,8 @@ func (s *Service) AssembleCLR(ctx context.Context, learnerID string, req *CLRReq
 
 	now := s.Now().UTC()
 	b := builder{urls: s.URLs, frameworks: s.Frameworks}
-	// Embedded summary credentials are signed with Data Integrity when the
-	// issuer has it (an embedded credential keeps its own proof); otherwise
-	// they are embedded as JSON, covered by the CLR's signature.
+	// Embedded summary credentials are JSON objects with Data Integrity
+	// proofs when the issuer has that format (see above).
 	embedFormat := format
 	if iss.HasFormat(proof.FormatDataIntegrity) {
 		embedFormat = proof.FormatDataIntegrity
@@ -407,7 +430,11 @@ func (s *Service) AssembleCLR(ctx context.Context, learnerID string, req *CLRReq
 			if err != nil {
 				return err
 			}
-			emb = append(emb, signed.JSON)
+			if signed.StoreFormat == store.FormatJWS {
+				emb = append(emb, string(signed.Data))
+			} else {
+				emb = append(emb, signed.JSON)
+			}
 			creds = append(creds, &store.Credential{ID: credURL, LearnerID: learnerID, Issuer: iss.DID, Type: model.TypeAchievementCredential,
 				Format: signed.StoreFormat, Data: signed.Data, Source: store.SourceIssued, CreatedAt: now, UpdatedAt: now})
 			issued[model.TypeAchievementCredential+"\x00"+embedFormat]++

@@ -141,6 +141,20 @@ func (s *Server) continueAuthorization(w http.ResponseWriter, r *http.Request, p
 		s.errorPage(w, http.StatusInternalServerError, "The server could not process the request.")
 		return
 	}
+	if s.opts.Dev {
+		// Always the form, even for a learner with a session: the contract
+		// of development mode is "a form with a username field that logs in
+		// and approves", which scripted clients rely on.
+		s.renderPage(w, http.StatusOK, pageData{
+			Title:   "Sign in (development mode)",
+			Client:  clientView(client),
+			Scopes:  scopeViews(p.Scopes),
+			DevForm: true,
+			Action:  s.URL(PathLogin),
+			Request: sealed,
+		})
+		return
+	}
 	if sess, hash := s.currentSession(r); sess != nil {
 		s.renderPage(w, http.StatusOK, pageData{
 			Title:   "Allow access to your learner records?",
@@ -150,17 +164,6 @@ func (s *Server) continueAuthorization(w http.ResponseWriter, r *http.Request, p
 			Action:  s.URL(PathDecision),
 			Request: sealed,
 			CSRF:    s.csrfToken(hash, sealed),
-		})
-		return
-	}
-	if s.opts.Dev {
-		s.renderPage(w, http.StatusOK, pageData{
-			Title:   "Sign in (development mode)",
-			Client:  clientView(client),
-			Scopes:  scopeViews(p.Scopes),
-			DevForm: true,
-			Action:  s.URL(PathLogin),
-			Request: sealed,
 		})
 		return
 	}
@@ -200,11 +203,6 @@ func (s *Server) devLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := s.store.EnsureLearner(r.Context(), learner, s.now().UTC()); err != nil {
 		s.log.Error("dev login: storing learner", "err", err)
-		s.errorPage(w, http.StatusInternalServerError, "The server could not sign you in. Please try again later.")
-		return
-	}
-	if err := s.startSession(w, r, learner); err != nil {
-		s.log.Error("dev login: session", "err", err)
 		s.errorPage(w, http.StatusInternalServerError, "The server could not sign you in. Please try again later.")
 		return
 	}
@@ -328,23 +326,6 @@ func validUsername(s string) (string, bool) {
 	return s, true
 }
 
-// startSession creates a login session and sets its cookie.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, learner string) error {
-	value := newSecret()
-	now := s.now().UTC()
-	if err := s.store.CreateSession(r.Context(), &store.Session{
-		Hash:      s.hash("session", value),
-		LearnerID: learner,
-		Data:      json.RawMessage(`{"login":"dev"}`),
-		CreatedAt: now,
-		ExpiresAt: now.Add(sessionTTL),
-	}); err != nil {
-		return err
-	}
-	http.SetCookie(w, s.cookie(sessionCookie, value, sessionTTL))
-	return nil
-}
-
 // currentSession returns the learner's live session and its hash, if any.
 func (s *Server) currentSession(r *http.Request) (*store.Session, string) {
 	c, err := r.Cookie(sessionCookie)
@@ -365,7 +346,7 @@ func (s *Server) csrfToken(sessionHash, sealed string) string {
 }
 
 func (s *Server) cookie(name, value string, ttl time.Duration) *http.Cookie {
-	path := strings.TrimSuffix(s.base.Path, "/") + "/oauth/"
+	path := s.BasePath() + "/oauth/"
 	return &http.Cookie{
 		Name:     name,
 		Value:    value,

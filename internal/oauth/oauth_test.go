@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/learnerrecords/clr-operator/internal/oauth"
 	"github.com/learnerrecords/clr-operator/internal/oauth/oauthtest"
@@ -244,6 +246,23 @@ func TestDevFlow(t *testing.T) {
 	id, secret := h.register(t)
 	cfg := h.config(id, secret, oauth.ScopeCredentialReadonly, oauth.ScopeProfileReadonly)
 	verifier := oauth2.GenerateVerifier()
+	// The page: an accessible form naming the client and the scopes.
+	page, err := oauthtest.Get(ctx, oauthtest.Browser(), cfg.AuthCodeURL("st-123", oauth2.S256ChallengeOption(verifier)))
+	if err != nil || page.Status != http.StatusOK {
+		t.Fatalf("authorization page: %v %d", err, page.Status)
+	}
+	form, err := oauthtest.ParseForm(page.Body, page.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form.Method != http.MethodPost || !slices.Contains(form.TextInputs, "username") || form.Labels["username"] == "" {
+		t.Fatalf("dev login form: %+v", form)
+	}
+	for _, want := range []string{"Wallet", oauth.ScopeDescriptions[oauth.ScopeProfileReadonly]} {
+		if !strings.Contains(string(page.Body), want) {
+			t.Errorf("the page does not show %q", want)
+		}
+	}
 	back, err := oauthtest.DevLogin(ctx, oauthtest.Browser(), cfg.AuthCodeURL("st-123", oauth2.S256ChallengeOption(verifier)), "ada.lovelace")
 	if err != nil {
 		t.Fatal(err)
@@ -396,7 +415,9 @@ func TestClientCredentials(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
 	cc := func(id, secret string, scopes ...string) (*oauth2.Token, error) {
-		return (&oauth2ClientCredentials{id, secret, h.srv.URL + oauth.PathToken, scopes}).token(ctx)
+		cfg := &clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: h.srv.URL + oauth.PathToken,
+			Scopes: scopes, AuthStyle: oauth2.AuthStyleInHeader}
+		return cfg.Token(ctx)
 	}
 	tok, err := cc(sisID, sisSecret, oauth.ScopeIssue)
 	if err != nil {
@@ -424,20 +445,6 @@ func TestClientCredentials(t *testing.T) {
 	} else if re, ok := err.(*oauth2.RetrieveError); !ok || re.ErrorCode != "unauthorized_client" {
 		t.Fatalf("registered client with client_credentials: %v", err)
 	}
-}
-
-// oauth2ClientCredentials uses golang.org/x/oauth2/clientcredentials
-// semantics through the core package's token exchange.
-type oauth2ClientCredentials struct {
-	id, secret, tokenURL string
-	scopes               []string
-}
-
-func (c *oauth2ClientCredentials) token(ctx context.Context) (*oauth2.Token, error) {
-	cfg := &oauth2.Config{ClientID: c.id, ClientSecret: c.secret, Scopes: c.scopes,
-		Endpoint: oauth2.Endpoint{TokenURL: c.tokenURL, AuthStyle: oauth2.AuthStyleInHeader}}
-	return cfg.Exchange(ctx, "", oauth2.SetAuthURLParam("grant_type", "client_credentials"),
-		oauth2.SetAuthURLParam("scope", strings.Join(c.scopes, " ")), oauth2.SetAuthURLParam("code", ""))
 }
 
 // oidcHarness runs the authorization server with the test OpenID Connect
@@ -583,6 +590,12 @@ func TestOIDCRejectsBadIDTokens(t *testing.T) {
 		})
 	}
 	prov.SetMisbehaviour(oidctest.Misbehaviour{})
+	// Without --dev there is no username login.
+	dl, _ := http.PostForm(h.srv.URL+oauth.PathLogin, url.Values{"username": {"eve"}})
+	dl.Body.Close()
+	if dl.StatusCode != http.StatusNotFound {
+		t.Fatalf("dev login outside dev mode: %d", dl.StatusCode)
+	}
 	// A callback with a state that does not match the cookie is refused.
 	b := oauthtest.Browser()
 	start, _ := oauthtest.Get(context.Background(), b, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
@@ -594,5 +607,78 @@ func TestOIDCRejectsBadIDTokens(t *testing.T) {
 	res, _ := oauthtest.Get(context.Background(), b, cb.String())
 	if res.Status != http.StatusBadRequest {
 		t.Fatalf("callback with a foreign state: %d", res.Status)
+	}
+}
+
+// TestPathPrefix serves the authorization server under the path of a
+// public URL such as https://clr.example.edu/records.
+func TestPathPrefix(t *testing.T) {
+	h := newHarness(t, func(o *oauth.Options) { o.PublicURL += "/records" })
+	base := h.srv.URL + "/records"
+	for _, u := range []string{base + oauth.PathMetadata, h.srv.URL + oauth.PathMetadata + "/records"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var md map[string]any
+		json.NewDecoder(resp.Body).Decode(&md)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || md["issuer"] != base || md["token_endpoint"] != base+oauth.PathToken {
+			t.Fatalf("metadata at %s: %d %v", u, resp.StatusCode, md)
+		}
+	}
+	resp, status, err := oauthtest.Register(context.Background(), base+oauth.PathRegister, map[string]any{
+		"client_name": "Wallet", "client_uri": "https://wallet.example", "redirect_uris": []string{redirectURI},
+		"scope": oauth.ScopeCredentialReadonly,
+	})
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("register under a prefix: %d %v %v", status, resp, err)
+	}
+	cfg := &oauth2.Config{
+		ClientID: resp["client_id"].(string), ClientSecret: resp["client_secret"].(string), RedirectURL: redirectURI,
+		Scopes:   []string{oauth.ScopeCredentialReadonly},
+		Endpoint: oauth2.Endpoint{AuthURL: base + oauth.PathAuthorize, TokenURL: base + oauth.PathToken, AuthStyle: oauth2.AuthStyleInHeader},
+	}
+	v := oauth2.GenerateVerifier()
+	back, err := oauthtest.DevLogin(context.Background(), oauthtest.Browser(), cfg.AuthCodeURL("p", oauth2.S256ChallengeOption(v)), "emmy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cfg.Exchange(context.Background(), back.Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, p, _ := h.whoami(t, "/whoami", tok.AccessToken); st != http.StatusOK || p.LearnerID != "emmy" {
+		t.Fatalf("token from a prefixed server: %d %+v", st, p)
+	}
+}
+
+func TestDeleteExpired(t *testing.T) {
+	var skew atomic.Int64
+	h := newHarness(t, func(o *oauth.Options) {
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	})
+	ctx := context.Background()
+	id, secret := h.register(t)
+	cfg := h.config(id, secret)
+	v := oauth2.GenerateVerifier()
+	back, err := oauthtest.DevLogin(ctx, oauthtest.Browser(), cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v)), "kate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cfg.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.auth.DeleteExpired(ctx); err != nil || n != 0 {
+		t.Fatalf("nothing is expired yet, deleted %d (%v)", n, err)
+	}
+	skew.Store(int64(oauth.DefaultRefreshTokenTTL + time.Hour))
+	n, err := h.auth.DeleteExpired(ctx)
+	if err != nil || n < 3 { // the code, the access and the refresh token
+		t.Fatalf("deleted %d (%v), want at least 3", n, err)
+	}
+	if st, _, _ := h.whoami(t, "/whoami", tok.AccessToken); st != http.StatusUnauthorized {
+		t.Fatalf("expired token: %d", st)
 	}
 }

@@ -197,18 +197,28 @@ func New(opts Options, st store.Store) (*Server, error) {
 	return s, nil
 }
 
-// Register mounts every endpoint on mux.
+// Register mounts every endpoint on mux, under the path of the public URL
+// ("" or "/prefix").
 func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+PathMetadata, s.metadata)
-	mux.HandleFunc("POST "+PathRegister, s.register)
-	mux.HandleFunc("GET "+PathAuthorize, s.authorize)
+	p := s.BasePath()
+	mux.HandleFunc("GET "+p+PathMetadata, s.metadata)
+	if p != "" {
+		// RFC 8414 §3: for an issuer with a path, the well-known segment
+		// goes between the host and the path.
+		mux.HandleFunc("GET "+PathMetadata+p, s.metadata)
+	}
+	mux.HandleFunc("POST "+p+PathRegister, s.register)
+	mux.HandleFunc("GET "+p+PathAuthorize, s.authorize)
 	forms := http.NewCrossOriginProtection()
-	mux.Handle("POST "+PathLogin, forms.Handler(http.HandlerFunc(s.devLogin)))
-	mux.Handle("POST "+PathDecision, forms.Handler(http.HandlerFunc(s.decision)))
-	mux.HandleFunc("GET "+PathCallback, s.callback)
-	mux.HandleFunc("POST "+PathToken, s.token)
-	mux.HandleFunc("POST "+PathRevoke, s.revoke)
+	mux.Handle("POST "+p+PathLogin, forms.Handler(http.HandlerFunc(s.devLogin)))
+	mux.Handle("POST "+p+PathDecision, forms.Handler(http.HandlerFunc(s.decision)))
+	mux.HandleFunc("GET "+p+PathCallback, s.callback)
+	mux.HandleFunc("POST "+p+PathToken, s.token)
+	mux.HandleFunc("POST "+p+PathRevoke, s.revoke)
 }
+
+// BasePath is the path of the public URL, "" or "/prefix".
+func (s *Server) BasePath() string { return strings.TrimSuffix(s.base.Path, "/") }
 
 // URL is the absolute URL of one of the Path* endpoints.
 func (s *Server) URL(path string) string { return s.opts.PublicURL + path }
@@ -337,4 +347,15 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(*Principal)
 	return p, ok && p != nil
+}
+
+// DeleteExpired removes the tokens and authorization codes that expired
+// before now. clr-server runs it periodically; expired tokens are refused
+// whether or not they were deleted.
+func (s *Server) DeleteExpired(ctx context.Context) (int, error) {
+	n, err := s.store.DeleteExpiredTokens(ctx, s.now().UTC())
+	if err != nil {
+		return 0, fmt.Errorf("oauth: deleting expired tokens: %w", err)
+	}
+	return n, nil
 }

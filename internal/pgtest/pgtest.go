@@ -1,7 +1,7 @@
 // Package pgtest starts a real PostgreSQL server on loopback for tests: one
 // server per test package (start it in TestMain), a fresh database per test.
 //
-// It uses the machine's initdb/pg_ctl/postgres (PATH, then
+// It uses the machine's initdb and postgres (PATH, then
 // /usr/lib/postgresql/*/bin, as Debian installs them). When run as root
 // (CI containers) the server runs as the "postgres" user, since PostgreSQL
 // refuses to run as root. Missing binaries are an error, not a skip: the
@@ -11,6 +11,7 @@ package pgtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -19,7 +20,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -38,14 +38,16 @@ type Server struct {
 
 	cred    *syscall.Credential
 	counter atomic.Int64
+	cmd     *exec.Cmd
+	exited  chan error
 }
 
 // installHint is the message when PostgreSQL is missing.
-const installHint = "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found in PATH or /usr/lib/postgresql/*/bin: run hack/install-deps.sh"
+const installHint = "PostgreSQL server binaries (initdb, postgres) not found in PATH or /usr/lib/postgresql/*/bin: run hack/install-deps.sh"
 
 // FindBinDir locates the directory holding initdb, pg_ctl and postgres.
 func FindBinDir() (string, error) {
-	if p, err := exec.LookPath("pg_ctl"); err == nil {
+	if p, err := exec.LookPath("initdb"); err == nil {
 		if real, err := filepath.EvalSymlinks(p); err == nil {
 			p = real
 		}
@@ -71,7 +73,7 @@ func majorOf(binDir string) int {
 }
 
 func hasAll(dir string) bool {
-	for _, b := range []string{"initdb", "pg_ctl", "postgres"} {
+	for _, b := range []string{"initdb", "postgres"} {
 		if fi, err := os.Stat(filepath.Join(dir, b)); err != nil || fi.IsDir() {
 			return false
 		}
@@ -116,8 +118,9 @@ func Start() (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pgtest: initdb: %w\n%s", err, out)
 	}
-	// A port picked by the kernel may be taken between Close and the
-	// server's bind; retry a few times.
+	// The postmaster runs as our child (not daemonised by pg_ctl) with a
+	// parent-death signal, so a test binary killed by a timeout or a panic
+	// takes its server with it instead of leaving it running.
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort()
@@ -125,17 +128,57 @@ func Start() (*Server, error) {
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
-		out, err := s.run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start")
-		if err == nil {
-			s.Port = port
+		if err := s.startPostgres(data, port); err == nil {
 			return s, nil
+		} else {
+			lastErr = err
 		}
-		logTail, _ := os.ReadFile(filepath.Join(dir, "log"))
-		lastErr = fmt.Errorf("pgtest: pg_ctl start: %w\n%s\n%s", err, out, tail(logTail, 2000))
 	}
 	os.RemoveAll(dir)
 	return nil, lastErr
+}
+
+func (s *Server) startPostgres(data string, port int) error {
+	logf, err := os.Create(filepath.Join(s.Dir, "log"))
+	if err != nil {
+		return fmt.Errorf("pgtest: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(filepath.Join(s.BinDir, "postgres"), "-D", data,
+		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(port), "-k", s.Dir,
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=200")
+	cmd.Dir = s.Dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// SIGINT is PostgreSQL's fast shutdown.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGINT}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pgtest: start postgres: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	s.Port = port
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for {
+		conn, err := pgx.Connect(ctx, s.DSN("postgres"))
+		if err == nil {
+			conn.Close(ctx)
+			s.cmd, s.exited = cmd, exited
+			return nil
+		}
+		select {
+		case werr := <-exited:
+			logTail, _ := os.ReadFile(filepath.Join(s.Dir, "log"))
+			return fmt.Errorf("pgtest: postgres exited: %v\n%s", werr, tail(logTail, 2000))
+		case <-ctx.Done():
+			_ = cmd.Process.Signal(syscall.SIGQUIT)
+			<-exited
+			return fmt.Errorf("pgtest: postgres not accepting connections after 60s: %w", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func tail(b []byte, n int) []byte {
@@ -192,12 +235,18 @@ func (s *Server) NewDatabase(ctx context.Context) (string, error) {
 
 // Stop stops the server (fast shutdown) and removes its directory.
 func (s *Server) Stop() error {
-	out, err := s.run("pg_ctl", "-D", filepath.Join(s.Dir, "data"), "-m", "fast", "-w", "-t", "30", "stop")
-	rmErr := os.RemoveAll(s.Dir)
-	if err != nil {
-		return fmt.Errorf("pgtest: pg_ctl stop: %w\n%s", err, strings.TrimSpace(string(out)))
+	var err error
+	if s.cmd != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-s.exited:
+		case <-time.After(30 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+			err = fmt.Errorf("pgtest: postgres did not stop within 30s; killed")
+		}
 	}
-	return rmErr
+	return errors.Join(err, os.RemoveAll(s.Dir))
 }
 
 // Ready waits until the server accepts connections (pg_ctl -w already

@@ -187,6 +187,13 @@ func (s *Site) buildView(cred map[string]any, rep *verify.Report, revocationReas
 		v.Kind = "Comprehensive Learner Record"
 		for i, x := range list(subj["verifiableCredential"]) {
 			m, ok := x.(map[string]any)
+			if jws, isJWS := x.(string); isJWS {
+				var err error
+				if m, err = issuing.JWSPayloadCredential(jws); err != nil {
+					continue
+				}
+				ok = true
+			}
 			if !ok {
 				continue
 			}

@@ -144,6 +144,9 @@ func (h *Handler) change(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotIssuedHere):
 		imsx.Write(w, http.StatusUnprocessableEntity, imsx.InvalidData, "credential "+id+" was not issued by this host")
 		return
+	case errors.Is(err, ErrNoSuspension):
+		imsx.Write(w, http.StatusUnprocessableEntity, imsx.InvalidData, err.Error())
+		return
 	case errors.Is(err, ErrRevoked):
 		imsx.Write(w, http.StatusConflict, imsx.InvalidData, err.Error())
 		return

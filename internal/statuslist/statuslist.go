@@ -48,7 +48,22 @@ var (
 	ErrNotIssuedHere = errors.New("credential was not issued by this host")
 	// ErrRevoked: a revoked credential cannot be suspended or reinstated.
 	ErrRevoked = errors.New("credential is revoked; revocation is final")
+	// ErrNoSuspension: the credential has no suspension status entry.
+	ErrNoSuspension = errors.New("credential was issued without a suspension status entry")
 )
+
+func hasPurpose(ctx context.Context, tx store.Store, credentialID, purpose string) bool {
+	entries, err := tx.StatusEntriesForCredential(ctx, credentialID)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.Purpose == purpose {
+			return true
+		}
+	}
+	return false
+}
 
 // Service allocates indexes and publishes lists.
 type Service struct {
@@ -57,6 +72,15 @@ type Service struct {
 	// Base is the public base URL.
 	Base string
 	Now  func() time.Time
+	// AllEntries makes credentialStatus the array of three entries: a
+	// BitstringStatusListEntry for revocation, one for suspension, and the
+	// issuer's 1EdTechRevocationList. Otherwise (the default) it is the
+	// single revocation BitstringStatusListEntry object, because the OB 3.0
+	// / CLR 2.0 data model and JSON Schemas allow one CredentialStatus
+	// (VC 2.0 allows a set): credentials with the array fail the
+	// credential core's schema validation, and so every verification of
+	// them. Credentials issued with one entry cannot be suspended.
+	AllEntries bool
 }
 
 // ListURL is where a list credential is served.
@@ -71,9 +95,12 @@ func (s *Service) RevocationListURL(issuer string) string {
 // returns its credentialStatus entries: a BitstringStatusListEntry per
 // purpose and the issuer's 1EdTechRevocationList. Call it with the issuing
 // transaction's Store so that the indexes commit with the credential.
-func (s *Service) Allocate(ctx context.Context, tx store.Store, issuer, credentialID string, now time.Time) ([]any, error) {
+func (s *Service) Allocate(ctx context.Context, tx store.Store, issuer, credentialID string, now time.Time) (any, error) {
 	out := make([]any, 0, len(purposes)+1)
 	for _, p := range purposes {
+		if !s.AllEntries && p != status.PurposeRevocation {
+			continue
+		}
 		e, err := tx.AllocateStatusIndex(ctx, issuer, p, credentialID, ListSize, now)
 		if err != nil {
 			return nil, fmt.Errorf("allocate %s index for %s: %w", p, credentialID, err)
@@ -86,6 +113,9 @@ func (s *Service) Allocate(ctx context.Context, tx store.Store, issuer, credenti
 			"statusListIndex":      fmt.Sprint(e.Index),
 			"statusListCredential": url,
 		})
+	}
+	if !s.AllEntries {
+		return out[0], nil
 	}
 	out = append(out, map[string]any{"id": s.RevocationListURL(issuer), "type": status.Type1EdTechRevocationList})
 	return out, nil
@@ -126,6 +156,9 @@ func (s *Service) Change(ctx context.Context, credentialID string, action Action
 		}
 		if cur.Revoked {
 			return ErrRevoked
+		}
+		if action == Suspend && !hasPurpose(ctx, tx, credentialID, status.PurposeSuspension) {
+			return ErrNoSuspension
 		}
 		next := *cur
 		next.Reason = reason

@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 
 func postgresHarness() storetest.Harness {
 	return storetest.Harness{
-		NewLocation: func(t *testing.T) string {
+		NewLocation: func(t testing.TB) string {
 			dsn, err := pg.NewDatabase(context.Background())
 			if err != nil {
 				t.Fatal(err)

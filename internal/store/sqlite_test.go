@@ -11,7 +11,7 @@ import (
 
 func sqliteHarness() storetest.Harness {
 	return storetest.Harness{
-		NewLocation: func(t *testing.T) string { return filepath.Join(t.TempDir(), "clr.db") },
+		NewLocation: func(t testing.TB) string { return filepath.Join(t.TempDir(), "clr.db") },
 		Open: func(ctx context.Context, loc string) (store.Store, error) {
 			return store.OpenSQLite(ctx, loc, store.SQLiteOptions{})
 		},

@@ -44,7 +44,8 @@ type database struct {
 
 	// stmts caches prepared statements per pool (SQLite; pgx caches
 	// prepared statements per connection itself).
-	stmts sync.Map // stmtKey -> *sql.Stmt
+	stmts   sync.Map // stmtKey -> *sql.Stmt
+	warming sync.Map // query -> true while being prepared for the writer
 }
 
 type stmtKey struct {
@@ -83,14 +84,36 @@ func (s *sqlStore) exec(ctx context.Context, query string, args ...any) (sql.Res
 		}
 		return s.db.write.ExecContext(ctx, query, args...)
 	}
+	if s.tx != nil {
+		if st := s.cachedTxStmt(query); st != nil {
+			return s.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		}
+		return s.tx.ExecContext(ctx, query, args...)
+	}
 	st, err := s.stmt(ctx, s.db.write, query)
 	if err != nil {
 		return nil, err
 	}
-	if s.tx != nil {
-		return s.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	}
 	return st.ExecContext(ctx, args...)
+}
+
+// cachedTxStmt returns the writer's prepared statement for query if there
+// is one. On a miss it cannot prepare on the spot: the writer's only
+// connection is the one this transaction holds, so the statement is
+// prepared in the background once the connection is free, and this call
+// runs unprepared.
+func (s *sqlStore) cachedTxStmt(query string) *sql.Stmt {
+	k := stmtKey{s.db.write, query}
+	if st, ok := s.db.stmts.Load(k); ok {
+		return st.(*sql.Stmt)
+	}
+	if _, busy := s.db.warming.LoadOrStore(query, true); !busy {
+		go func() {
+			// Errors (e.g. the store closed meanwhile) only mean no cache.
+			_, _ = s.stmt(context.Background(), s.db.write, query)
+		}()
+	}
+	return nil
 }
 
 // query runs a read; write selects the writer pool outside transactions
@@ -107,14 +130,14 @@ func (s *sqlStore) queryOn(ctx context.Context, write bool, query string, args .
 		return db.QueryContext(ctx, query, args...)
 	}
 	if s.tx != nil {
-		db = s.db.write
+		if st := s.cachedTxStmt(query); st != nil {
+			return s.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		}
+		return s.tx.QueryContext(ctx, query, args...)
 	}
 	st, err := s.stmt(ctx, db, query)
 	if err != nil {
 		return nil, err
-	}
-	if s.tx != nil {
-		return s.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
 	return st.QueryContext(ctx, args...)
 }

@@ -45,7 +45,7 @@ func (s *sqlStore) AllocateStatusIndex(ctx context.Context, issuer, purpose, cre
 		tx := txs.(*sqlStore)
 		// A few rounds at most: a round only fails when another replica
 		// filled the list or opened the next one at the same moment.
-		for attempt := 0; attempt < 8; attempt++ {
+		for attempt := 0; attempt < 32; attempt++ {
 			// The outer "next_index < size" is re-checked by PostgreSQL on
 			// the locked row after a concurrent update (READ COMMITTED),
 			// so a full list is never overfilled.
@@ -60,12 +60,20 @@ func (s *sqlStore) AllocateStatusIndex(ctx context.Context, issuer, purpose, cre
 				   AND next_index < size
 				 RETURNING id, next_index - 1`, []any{issuer, purpose}, &listID, &idx)
 			if errors.Is(err, ErrNotFound) {
-				var maxSeq sql.NullInt64
-				if err := tx.queryOne(ctx, true, `SELECT max(seq) FROM status_lists WHERE issuer = $1 AND purpose = $2`,
-					[]any{issuer, purpose}, &maxSeq); err != nil {
+				// No list with room as of the UPDATE's snapshot. Look again
+				// (a new statement sees lists committed since): only if
+				// the newest list is full, open the next one.
+				var lastSeq, lastNext, lastSize int
+				err := tx.queryOne(ctx, true, `SELECT seq, next_index, size FROM status_lists
+					WHERE issuer = $1 AND purpose = $2 ORDER BY seq DESC LIMIT 1`,
+					[]any{issuer, purpose}, &lastSeq, &lastNext, &lastSize)
+				if err != nil && !errors.Is(err, ErrNotFound) {
 					return tx.wrap(err, "allocate status index")
 				}
-				seq := int(maxSeq.Int64) + 1
+				if err == nil && lastNext < lastSize {
+					continue
+				}
+				seq := lastSeq + 1
 				id := statusListID(issuer, purpose, seq)
 				res, err := tx.exec(ctx,
 					`INSERT INTO status_lists (`+statusListColumns+`) VALUES ($1,$2,$3,$4,$5,1,NULL,'',0,$6,$6)

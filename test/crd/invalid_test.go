@@ -89,7 +89,7 @@ var invalidCases = []invalidCase{
 	{"RSA key with Data Integrity", "Issuer", `{spec: {signing: {algorithm: RSA-3072}}}`, "spec.signing.proofFormats", "RSA keys have no Data Integrity cryptosuite"},
 	{"renewBefore not shorter than duration", "Issuer", `{spec: {signing: {duration: 24h, renewBefore: 48h}}}`, "spec.signing.renewBefore", "must be shorter than spec.signing.duration"},
 	{"duration under cert-manager's minimum", "Issuer", `{spec: {signing: {duration: 30m, renewBefore: 10m}}}`, "spec.signing.duration", "at least 1h"},
-	{"duration not a duration", "Issuer", `{spec: {signing: {duration: "90 days"}}}`, "spec.signing.duration", ""},
+	{"duration not a duration", "Issuer", `{spec: {signing: {duration: "90 days"}}}`, "spec.signing.duration", "should match"},
 	{"renewBefore too short", "Issuer", `{spec: {signing: {renewBefore: 1m}}}`, "spec.signing.renewBefore", "at least 5m"},
 	{"retiredKeyRetention not a duration", "Issuer", `{spec: {signing: {retiredKeyRetention: forever}}}`, "spec.signing.retiredKeyRetention", ""},
 	{"cert-manager issuer kind unknown", "Issuer", `{spec: {signing: {issuerRef: {kind: Certificate}}}}`, "spec.signing.issuerRef.kind", "Unsupported value"},
@@ -112,6 +112,8 @@ var invalidCases = []invalidCase{
 	{"alignment url not a URL", "Framework", `{spec: {competencies: [{id: c, name: C, alignments: [{targetName: T, targetUrl: "CFItem:5a1f"}]}]}}`, "spec.competencies[0].alignments[0].targetUrl", ""},
 	{"alignment without target name", "Framework", `{spec: {competencies: [{id: c, name: C, alignments: [{targetUrl: "https://case.example.org/uri/5a1f"}]}]}}`, "spec.competencies[0].alignments[0].targetName", "Required value"},
 	{"alignment target type unknown", "Framework", `{spec: {competencies: [{id: c, name: C, alignments: [{targetName: T, targetUrl: "https://case.example.org/uri/5a1f", targetType: CASE}]}]}}`, "spec.competencies[0].alignments[0].targetType", ""},
+	{"sharing selector with an unknown operator", "Framework", `{spec: {sharing: {namespaceSelector: {matchExpressions: [{key: consortium, operator: Equals, values: [cascadia]}]}}}}`, "spec.sharing.namespaceSelector.matchExpressions", "the operator must be In or NotIn"},
+	{"sharing selector In without values", "Framework", `{spec: {sharing: {namespaceSelector: {matchExpressions: [{key: consortium, operator: In}]}}}}`, "spec.sharing.namespaceSelector.matchExpressions", "the operator must be In or NotIn"},
 	{"sharing without selector", "Framework", `{spec: {sharing: {}}}`, "spec.sharing.namespaceSelector", "Required value"},
 
 	// CLRProvider.
@@ -130,12 +132,14 @@ var invalidCases = []invalidCase{
 	{"sqlite with two replicas", "CLRProvider", `{spec: {replicas: 2}}`, "spec.replicas", "SQLite file cannot be shared"},
 	{"negative replicas", "CLRProvider", `{spec: {replicas: -1}}`, "spec.replicas", ""},
 	{"sqlite volume too small", "CLRProvider", `{spec: {storage: {sqlite: {size: 1Mi}}}}`, "spec.storage.sqlite.size", "at least 64Mi"},
+	{"sqlite volume size not a quantity", "CLRProvider", `{spec: {storage: {sqlite: {size: lots}}}}`, "spec.storage.sqlite.size", "should match"},
 	{"postgres secret without name", "CLRProvider", `{spec: {storage: {sqlite: null, postgres: {secretRef: {key: dsn}}}}}`, "spec.storage.postgres.secretRef.name", "Required value"},
 	{"TLS with both a Secret and an issuer", "CLRProvider", `{spec: {ingress: {tls: {secretName: lakeshore-tls, issuerRef: {name: letsencrypt, kind: ClusterIssuer}}}}}`, "spec.ingress.tls", "exactly one of secretName"},
 	{"TLS with neither", "CLRProvider", `{spec: {ingress: {tls: {}}}}`, "spec.ingress.tls", "exactly one of secretName"},
 	{"TLS issuer kind unknown", "CLRProvider", `{spec: {ingress: {tls: {issuerRef: {name: letsencrypt, kind: Acme}}}}}`, "spec.ingress.tls.issuerRef.kind", "Unsupported value"},
 	{"OIDC issuer over plain http", "CLRProvider", `{spec: {oauth: {oidc: {issuerURL: "http://login.lakeshore.edu", clientID: clr, clientSecretRef: {name: oidc}}}}}`, "spec.oauth.oidc.issuerURL", ""},
 	{"OIDC without client secret", "CLRProvider", `{spec: {oauth: {oidc: {issuerURL: "https://login.lakeshore.edu", clientID: clr}}}}`, "spec.oauth.oidc.clientSecretRef", "Required value"},
+	{"OIDC scopes without openid", "CLRProvider", `{spec: {oauth: {oidc: {issuerURL: "https://login.lakeshore.edu", clientID: clr, clientSecretRef: {name: oidc}, scopes: [profile, email]}}}}`, "spec.oauth.oidc.scopes", "must include openid"},
 	{"access token lifetime too long", "CLRProvider", `{spec: {oauth: {accessTokenTTL: 48h, refreshTokenTTL: 720h}}}`, "spec.oauth.accessTokenTTL", "between 1m and 24h"},
 	{"access token outlives refresh token", "CLRProvider", `{spec: {oauth: {accessTokenTTL: 2h, refreshTokenTTL: 1h}}}`, "spec.oauth.accessTokenTTL", "shorter than spec.oauth.refreshTokenTTL"},
 	{"issuing client scope not a CLR scope", "CLRProvider", `{spec: {oauth: {issuingClients: [{clientID: sis, scopes: [write]}]}}}`, "spec.oauth.issuingClients[0].scopes[0]", ""},
@@ -175,11 +179,18 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 				t.Fatalf("rejected with %v; want 422 Invalid naming %s", err, tc.wantField)
 			}
 			msg := err.Error()
+			t.Log(msg)
 			if !strings.Contains(msg, tc.wantField) {
 				t.Errorf("error does not name the field %s:\n%s", tc.wantField, msg)
 			}
 			if tc.wantMessage != "" && !strings.Contains(msg, tc.wantMessage) {
 				t.Errorf("error does not say %q:\n%s", tc.wantMessage, msg)
+			}
+			// A CEL rule that fails at run time (rather than returning
+			// false) shows the user an evaluation error instead of its
+			// message: every rule must guard its inputs.
+			if strings.Contains(msg, "evaluating rule") || strings.Contains(msg, "conversion error") {
+				t.Errorf("a CEL rule failed at run time:\n%s", msg)
 			}
 			if !hasCauseAt(err, tc.wantField) {
 				t.Errorf("no status cause at field %s:\n%s", tc.wantField, msg)

@@ -109,6 +109,17 @@ func TestKubectlApplySamples(t *testing.T) {
 		t.Errorf("kubectl get clrissuer -n riverbend-college = %q", issuers)
 	}
 
+	// Field selectors on the selectable fields: which tenant serves a host,
+	// which issuers use an algorithm.
+	byHost := run("get", "clrp", "--all-namespaces", "--field-selector", "spec.hostname=www.riverbend.edu", "-o", "name")
+	if strings.TrimSpace(byHost) != "clrprovider.clr.learnerrecords.io/riverbend-clr" {
+		t.Errorf("kubectl get clrp --field-selector spec.hostname=www.riverbend.edu = %q", byHost)
+	}
+	byAlg := run("get", "clrissuer", "--all-namespaces", "--field-selector", "spec.signing.algorithm=ECDSA-P256", "-o", "name")
+	if strings.TrimSpace(byAlg) != "issuer.clr.learnerrecords.io/cascadia-state-university" {
+		t.Errorf("kubectl get clrissuer --field-selector spec.signing.algorithm=ECDSA-P256 = %q", byAlg)
+	}
+
 	// The Kustomization lists every sample: kustomize renders the same
 	// objects, and applying it changes nothing.
 	rendered := run("kustomize", "config/samples/")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -60,12 +59,13 @@ type Canonicalizer struct {
 	loader ld.DocumentLoader
 	limits Limits
 	cache  *contextCache
+	memo   *expansionMemo
 }
 
 // NewCanonicalizer returns a canonicalizer using loader for contexts (it
 // must not touch the network; see package jsonld) with the given limits.
 func NewCanonicalizer(loader ld.DocumentLoader, limits Limits) *Canonicalizer {
-	return &Canonicalizer{loader: loader, limits: limits, cache: newContextCache()}
+	return &Canonicalizer{loader: loader, limits: limits, cache: newContextCache(), memo: newExpansionMemo()}
 }
 
 func (c *Canonicalizer) options() *ld.JsonLdOptions {
@@ -94,18 +94,32 @@ func (c *Canonicalizer) Canonicalize(ctx context.Context, doc map[string]any) (s
 func (c *Canonicalizer) toRDF(doc map[string]any) (*ld.RDFDataset, error) {
 	opts := c.options()
 	input := any(doc)
+	var sp *splitter
 	if c.cache != nil {
-		// Replace each @context value that is a list of pinned URLs by the
-		// already processed active context (see contextcache.go).
+		// Replace @context values made of pinned URLs by the processed
+		// active context (contextcache.go) and, with the memo, expand
+		// nested credentials on their own (memo.go).
+		var w walker
+		if c.memo != nil {
+			var err error
+			if sp, err = newSplitter(c.memo, opts); err != nil {
+				return nil, err
+			}
+			w.split = sp.split
+		}
 		var err error
-		input, err = c.cache.substitute(doc, opts)
+		input, err = c.cache.substitute(doc, opts, w)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrCanonicalization, err)
 		}
 	}
-	expanded, err := ld.NewJsonLdProcessor().Expand(input, opts)
+	expandedList, err := ld.NewJsonLdProcessor().Expand(input, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCanonicalization, err)
+	}
+	var expanded any = expandedList
+	if sp != nil && len(sp.nodes) > 0 {
+		expanded = sp.splice(expanded)
 	}
 	// json-gold's RDF conversion silently drops statements whose subject
 	// or object is a relative or invalid IRI; a signature must never
@@ -113,7 +127,10 @@ func (c *Canonicalizer) toRDF(doc map[string]any) (*ld.RDFDataset, error) {
 	if err := checkExpanded(expanded); err != nil {
 		return nil, err
 	}
-	dataset, err := ld.NewJsonLdApi().ToRDF(expanded, opts)
+	dataset, ok, err := expandedToRDF(expanded)
+	if !ok {
+		dataset, err = ld.NewJsonLdApi().ToRDF(expanded, opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCanonicalization, err)
 	}
@@ -149,6 +166,9 @@ func (c *Canonicalizer) checkDataset(ds *ld.RDFDataset) error {
 				case ld.Literal:
 					if err := checkLiteral(v.Value); err != nil {
 						return err
+					}
+					if !validLanguageTag(v.Language) {
+						return fmt.Errorf("%w: invalid language tag %q", ErrCanonicalization, truncate(v.Language))
 					}
 					if err := checkIRI(v.Datatype); err != nil {
 						return err
@@ -188,11 +208,31 @@ func checkIRI(s string) error {
 			return fmt.Errorf("%w: character 0x%02X in IRI %q", ErrControlCharacter, b, truncate(s))
 		}
 	}
-	u, err := url.Parse(s)
-	if err != nil || !u.IsAbs() {
+	if !absoluteIRI(s) {
 		return fmt.Errorf("%w: %q (define the term in a context or use an absolute IRI)", ErrRelativeIRI, truncate(s))
 	}
+	// json-gold would silently drop statements with such an IRI.
+	if !jsonGoldValidIRI(s) {
+		return fmt.Errorf("%w: %q is not a valid URL", ErrRelativeIRI, truncate(s))
+	}
 	return nil
+}
+
+// absoluteIRI: a scheme (RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" /
+// "." )) followed by ':'.
+func absoluteIRI(s string) bool {
+	i := strings.IndexByte(s, ':')
+	if i <= 0 {
+		return false
+	}
+	for j := 0; j < i; j++ {
+		c := s[j]
+		alpha := (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if !alpha && (j == 0 || !((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return true
 }
 
 func truncate(s string) string {

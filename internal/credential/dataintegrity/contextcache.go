@@ -69,9 +69,9 @@ func (cc *contextCache) get(key string, compute func() (*ld.Context, error)) (*l
 // substitute returns a copy of doc in which embedded @context values are
 // replaced by processed contexts where that is provably equivalent. Only
 // the maps along the rewritten paths are copied; doc is not modified.
-func (cc *contextCache) substitute(doc map[string]any, opts *ld.JsonLdOptions) (any, error) {
+func (cc *contextCache) substitute(doc map[string]any, opts *ld.JsonLdOptions, w walker) (any, error) {
 	initial := ld.NewContext(nil, opts)
-	w := walker{cc: cc}
+	w.cc = cc
 	out, err := w.node(doc, initial, "")
 	if err != nil {
 		return nil, err
@@ -79,7 +79,13 @@ func (cc *contextCache) substitute(doc map[string]any, opts *ld.JsonLdOptions) (
 	return out, nil
 }
 
-type walker struct{ cc *contextCache }
+type walker struct {
+	cc *contextCache
+	// split, when set, receives nested nodes with their own @context that
+	// can be expanded on their own (see expansionMemo); the node is replaced
+	// by a placeholder reference in the document.
+	split func(active *ld.Context, key, property string, original, node map[string]any) (placeholder map[string]any, err error)
+}
 
 // node handles one node object whose active context (before its own
 // @context) is active, identified by key. It returns the node, copied if
@@ -111,7 +117,7 @@ func (w walker) node(elem map[string]any, active *ld.Context, key string) (map[s
 			return nil, err
 		}
 		active = processed
-		set("@context", processed)
+		set("@context", shallowCopy(processed))
 	}
 
 	// Type-scoped contexts, as json-gold applies them (types sorted).
@@ -175,7 +181,7 @@ func (w walker) node(elem map[string]any, active *ld.Context, key string) (map[s
 		// type-scoped contexts do not propagate.
 		switch val := v.(type) {
 		case map[string]any:
-			child, err := w.node(val, active, key)
+			child, err := w.child(val, active, effective, key, k)
 			if err != nil {
 				return nil, err
 			}
@@ -189,7 +195,7 @@ func (w walker) node(elem map[string]any, active *ld.Context, key string) (map[s
 				if !ok {
 					continue
 				}
-				child, err := w.node(m, active, key)
+				child, err := w.child(m, active, effective, key, k)
 				if err != nil {
 					return nil, err
 				}
@@ -209,6 +215,61 @@ func (w walker) node(elem map[string]any, active *ld.Context, key string) (map[s
 		return elem, nil
 	}
 	return out, nil
+}
+
+// child processes a child node object reached through property prop.
+func (w walker) child(elem map[string]any, active, effective *ld.Context, key, prop string) (map[string]any, error) {
+	if w.split != nil && splittable(elem) {
+		iri, err := effective.ExpandIri(prop, false, true, nil, nil)
+		if err == nil && strings.Contains(iri, ":") && !strings.HasPrefix(iri, "@") {
+			// Split only the outermost such nodes: what is inside
+			// belongs to their memoised expansion.
+			out, err := walker{cc: w.cc}.node(elem, active, key)
+			if err != nil {
+				return nil, err
+			}
+			return w.split(active, key, iri, elem, out)
+		}
+	}
+	return w.node(elem, active, key)
+}
+
+// splittable: nodes worth expanding on their own are those with their own
+// pinned @context (nested credentials) and typed nodes (whose type-scoped
+// contexts json-gold processes on every visit) that hold no such nested
+// credential, so that a CLR's subject, which holds the credentials, is
+// walked into rather than memoised as one piece.
+func splittable(elem map[string]any) bool {
+	if raw, has := elem["@context"]; has {
+		_, ok := contextURLs(raw)
+		return ok
+	}
+	_, typed := elem["type"]
+	if !typed {
+		_, typed = elem["@type"]
+	}
+	return typed && !containsContext(elem)
+}
+
+func containsContext(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		if _, ok := t["@context"]; ok {
+			return true
+		}
+		for _, e := range t {
+			if containsContext(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if containsContext(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func contextURLs(raw any) ([]string, bool) {
@@ -261,3 +322,17 @@ func onlySetContainer(c []string) bool {
 
 // sameMap reports whether a and b are the same map (not a copy).
 func sameMap(a, b map[string]any) bool { return mapID(a) == mapID(b) }
+
+// shallowCopy returns a context sharing the cached one's term definitions
+// but with its own Values: json-gold's context processing, handed a
+// *ld.Context, adopts it and then writes its processing mode into Values.
+// The term-definition maps are only read (json-gold copies a context before
+// defining terms in it).
+func shallowCopy(c *ld.Context) *ld.Context {
+	cp := *c
+	if c.Values != nil {
+		v := *c.Values
+		cp.Values = &v
+	}
+	return &cp
+}

@@ -73,9 +73,12 @@ type Resolver struct {
 	// network access, in online and offline mode. The key is a DID (for
 	// DIDs) or a URL without fragment.
 	Local func(ctx context.Context, key string) (doc []byte, ok bool)
-	// BlockPrivateNetworks refuses connections to loopback, private and
-	// link-local addresses, so a public verification endpoint cannot be
-	// used to probe the host's network (SSRF).
+	// BlockPrivateNetworks refuses connections to loopback, private,
+	// shared (CGNAT) and link-local addresses, so a public verification
+	// endpoint cannot be used to probe the host's network (SSRF). The check
+	// runs on the address actually dialled, after DNS resolution, so DNS
+	// rebinding does not bypass it. It applies to the default client only
+	// (an injected Client brings its own transport).
 	BlockPrivateNetworks bool
 
 	once   sync.Once
@@ -134,6 +137,10 @@ func (r *Resolver) init() {
 	})
 }
 
+// sharedAddressSpace is RFC 6598's carrier-grade NAT range, not covered by
+// net.IP.IsPrivate but just as internal.
+var sharedAddressSpace = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
+
 func refusePrivate(network, address string, _ syscall.RawConn) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
@@ -141,7 +148,7 @@ func refusePrivate(network, address string, _ syscall.RawConn) error {
 	}
 	ip := net.ParseIP(host)
 	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-		ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
+		ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() || sharedAddressSpace.Contains(ip) {
 		return fmt.Errorf("connection to non-public address %s refused", host)
 	}
 	return nil

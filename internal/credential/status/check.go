@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -44,11 +45,21 @@ type Fetcher interface {
 	Fetch(ctx context.Context, url string) ([]byte, error)
 }
 
+// VerifiedList is a status list credential whose proofs verified.
+type VerifiedList struct {
+	// Credential is the list credential's JSON object.
+	Credential map[string]any
+	// Keys are the public keys of the proofs that verified.
+	Keys []crypto.PublicKey
+	// Bound: one of those keys is bound to the list's issuer (found in the
+	// issuer's own documents), not merely self-certifying.
+	Bound bool
+}
+
 // ListVerifier verifies a fetched BitstringStatusListCredential (JSON or
-// compact JWS): proofs, validity period, structure. It returns the
-// credential's JSON object. The verify package supplies it, so a list is held
-// to the same rules as any credential.
-type ListVerifier func(ctx context.Context, raw []byte) (map[string]any, error)
+// compact JWS): proofs, validity period, structure. The verify package
+// supplies it, so a list is held to the same rules as any credential.
+type ListVerifier func(ctx context.Context, raw []byte) (*VerifiedList, error)
 
 // Checker checks credentialStatus entries. A Checker memoises the lists it
 // fetched and verified, so one nested CLR with forty credentials on the same
@@ -65,6 +76,7 @@ type Checker struct {
 }
 
 type listResult struct {
+	list *VerifiedList
 	cred map[string]any
 	bits *Bitstring
 	err  error
@@ -74,7 +86,12 @@ type listResult struct {
 // It returns nil when the credential has no credentialStatus. Entries of
 // other types and purposes that do not decide validity are reported as Valid
 // with a message saying they were not evaluated.
-func (c *Checker) Check(ctx context.Context, credential map[string]any) []Result {
+//
+// credentialKeys are the keys that verified the credential itself. A status
+// list is trusted only when it is signed by a key bound to the issuer or by
+// one of these keys: otherwise whoever controls the list's URL (often a
+// third-party host) could publish "not revoked" under a key of their own.
+func (c *Checker) Check(ctx context.Context, credential map[string]any, credentialKeys ...crypto.PublicKey) []Result {
 	raw, present := credential["credentialStatus"]
 	if !present {
 		return nil
@@ -96,7 +113,7 @@ func (c *Checker) Check(ctx context.Context, credential map[string]any) []Result
 			results = append(results, Result{State: Unknown, Message: "credentialStatus entry is not an object"})
 			continue
 		}
-		results = append(results, c.checkEntry(ctx, credential, obj))
+		results = append(results, c.checkEntry(ctx, credential, obj, credentialKeys))
 	}
 	return results
 }
@@ -114,11 +131,11 @@ func Overall(results []Result) State {
 	return out
 }
 
-func (c *Checker) checkEntry(ctx context.Context, credential, obj map[string]any) Result {
+func (c *Checker) checkEntry(ctx context.Context, credential, obj map[string]any, keys []crypto.PublicKey) Result {
 	typ, _ := obj["type"].(string)
 	switch typ {
 	case TypeBitstringEntry:
-		return c.checkBitstring(ctx, credential, obj)
+		return c.checkBitstring(ctx, credential, obj, keys)
 	case Type1EdTechRevocationList:
 		return c.checkRevocationList(ctx, credential, obj)
 	}
@@ -126,7 +143,7 @@ func (c *Checker) checkEntry(ctx context.Context, credential, obj map[string]any
 		Message: fmt.Sprintf("credentialStatus type %v is not supported", obj["type"])}
 }
 
-func (c *Checker) checkBitstring(ctx context.Context, credential, obj map[string]any) Result {
+func (c *Checker) checkBitstring(ctx context.Context, credential, obj map[string]any, keys []crypto.PublicKey) Result {
 	entry, err := ParseEntry(obj)
 	res := Result{State: Unknown, Type: TypeBitstringEntry, Purpose: entry.StatusPurpose,
 		List: entry.StatusListCredential, Index: entry.StatusListIndex}
@@ -147,6 +164,10 @@ func (c *Checker) checkBitstring(ctx context.Context, credential, obj map[string
 	}
 	if issuer, listIssuer := IssuerID(credential["issuer"]), IssuerID(lr.cred["issuer"]); issuer == "" || issuer != listIssuer {
 		res.Message = fmt.Sprintf("status list issuer %q is not the credential's issuer %q", listIssuer, issuer)
+		return res
+	}
+	if !lr.list.Bound && !anyKey(lr.list.Keys, keys) {
+		res.Message = "status list is signed by a key neither bound to the issuer nor used for the credential itself"
 		return res
 	}
 	subject, _ := lr.cred["credentialSubject"].(map[string]any)
@@ -203,10 +224,11 @@ func (c *Checker) loadList(ctx context.Context, url string) listResult {
 	if err != nil {
 		return listResult{err: fmt.Errorf("status list unreachable: %w", err)}
 	}
-	cred, err := c.VerifyList(ctx, raw)
+	list, err := c.VerifyList(ctx, raw)
 	if err != nil {
 		return listResult{err: fmt.Errorf("status list %s not verified: %w", url, err)}
 	}
+	cred := list.Credential
 	if !typeIncludes(cred["type"], TypeBitstringCredential) {
 		return listResult{err: fmt.Errorf("status list %s: type %v does not include %s", url, cred["type"], TypeBitstringCredential)}
 	}
@@ -222,7 +244,7 @@ func (c *Checker) loadList(ctx context.Context, url string) listResult {
 	if err != nil {
 		return listResult{err: fmt.Errorf("status list %s: %w", url, err)}
 	}
-	return listResult{cred: cred, bits: bits}
+	return listResult{list: list, cred: cred, bits: bits}
 }
 
 func (c *Checker) checkRevocationList(ctx context.Context, credential, obj map[string]any) Result {
@@ -287,6 +309,17 @@ func IssuerID(v any) string {
 		return s
 	}
 	return ""
+}
+
+func anyKey(have, want []crypto.PublicKey) bool {
+	for _, h := range have {
+		for _, w := range want {
+			if eq, ok := h.(interface{ Equal(crypto.PublicKey) bool }); ok && eq.Equal(w) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func purposeIncludes(v any, want string) bool {

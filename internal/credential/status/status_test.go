@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -234,7 +236,11 @@ func TestCheckerThreeStates(t *testing.T) {
 	docs["https://s/revoc-list"], _ = json.Marshal(RevocationList{ID: "https://s/revoc-list", RevokedCredentials: []RevokedCredential{{ID: "urn:uuid:gone", RevocationReason: "diploma mill"}}})
 
 	verifyCalls := 0
-	checker := &Checker{Fetcher: docs, VerifyList: func(_ context.Context, raw []byte) (map[string]any, error) {
+	// The lists are "signed" by listKey; only the list at /s/unbound is
+	// not bound to its issuer.
+	listKey, _, _ := ed25519.GenerateKey(nil)
+	otherKey, _, _ := ed25519.GenerateKey(nil)
+	checker := &Checker{Fetcher: docs, VerifyList: func(_ context.Context, raw []byte) (*VerifiedList, error) {
 		verifyCalls++
 		var m map[string]any
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -243,8 +249,11 @@ func TestCheckerThreeStates(t *testing.T) {
 		if m["id"] == "https://s/rejected" {
 			return nil, errors.New("proof invalid")
 		}
-		return m, nil
+		return &VerifiedList{Credential: m, Keys: []crypto.PublicKey{listKey}, Bound: m["id"] != "https://s/unbound"}, nil
 	}}
+	unboundList, _ := NewList("https://s/unbound", issuer, PurposeRevocation)
+	c, _ = unboundList.Credential(now, time.Time{})
+	docs[unboundList.ID], _ = json.Marshal(c)
 	rejectedList, _ := NewList("https://s/rejected", issuer, PurposeRevocation)
 	c, _ = rejectedList.Credential(now, time.Time{})
 	docs[rejectedList.ID], _ = json.Marshal(c)
@@ -293,14 +302,22 @@ func TestCheckerThreeStates(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res := checker.Check(context.Background(), c.cred)
+			res := checker.Check(context.Background(), c.cred, otherKey)
 			if got := Overall(res); got != c.want {
 				t.Fatalf("state %s, want %s (%+v)", got, c.want, res)
 			}
 		})
 	}
-	if verifyCalls != 5 {
-		t.Errorf("list verifications = %d, want 5 (one per distinct fetched list)", verifyCalls)
+	// A list signed by a self-certifying key is trusted only when that key
+	// also signed the credential.
+	if got := Overall(checker.Check(context.Background(), cred("a", entry(unboundList, 1)), otherKey)); got != Unknown {
+		t.Errorf("unbound list, other credential key: %s", got)
+	}
+	if got := Overall(checker.Check(context.Background(), cred("a", entry(unboundList, 1)), listKey)); got != Valid {
+		t.Errorf("unbound list, same key as the credential: %s", got)
+	}
+	if verifyCalls != 6 {
+		t.Errorf("list verifications = %d, want 6 (one per distinct fetched list)", verifyCalls)
 	}
 	if res := checker.Check(context.Background(), map[string]any{"id": "x"}); res != nil {
 		t.Errorf("no credentialStatus: %v", res)

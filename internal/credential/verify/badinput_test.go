@@ -25,6 +25,15 @@ type badCase struct {
 	verified bool
 	// path, when set, is the credential report that must carry the code.
 	path *string
+	// ctx, when set, is the context to verify under.
+	ctx func() context.Context
+}
+
+// expired is a context whose deadline has passed.
+func expired() context.Context {
+	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, 0))
+	_ = cancel // the deadline has already passed; nothing to release early
+	return ctx
 }
 
 func strp(s string) *string { return &s }
@@ -169,6 +178,19 @@ func TestBadInput(t *testing.T) {
 				proofOf(m)["proofValue"] = keys.MultibaseEncode(sig)
 			})
 		}, code: CodeProofInvalid},
+		{name: "too many proofs", input: func(w *world) []byte {
+			s := w.signDI(ach(nil), w.ed, edVM)
+			p := proofOf(s)
+			many := make([]any, 50)
+			for i := range many {
+				many[i] = p
+			}
+			s["proof"] = many
+			return js(s)
+		}, code: CodeProofMalformed},
+		{name: "too many status lists", opts: Options{MaxStatusLists: 1}, input: func(*world) []byte {
+			return withStatus([]any{entry("/lists/rev", "revocation", "1"), entry("/lists/sus", "suspension", "1")})
+		}, code: CodeStatusUnknown},
 		{name: "one good and one bad proof", input: func(w *world) []byte {
 			s := w.signDI(ach(nil), w.ed, edVM)
 			s = w.signDI(s, w.p256, p256VM)
@@ -205,6 +227,7 @@ func TestBadInput(t *testing.T) {
 		{name: "relative @type added after signing", input: func(*world) []byte {
 			return tamper(func(m map[string]any) { m["type"] = append(m["type"].([]any), "NotAnIRI") })
 		}, code: CodeCanonicalization},
+		{name: "overall deadline passed", input: func(*world) []byte { return signed(nil) }, code: CodeTimeout, ctx: expired},
 		{name: "canonicalisation timeout", opts: Options{CanonicalizationTimeout: time.Nanosecond}, input: func(*world) []byte { return signed(nil) }, code: CodeTimeout},
 		{name: "control character in a literal", input: func(*world) []byte {
 			return tamper(func(m map[string]any) { m["name"] = "Bell\u0007" })
@@ -235,6 +258,7 @@ func TestBadInput(t *testing.T) {
 		{name: "status list signature broken", input: func(*world) []byte { return withStatus(entry("/lists/badsig", "revocation", "3")) }, code: CodeStatusUnknown},
 		{name: "status list of another purpose", input: func(*world) []byte { return withStatus(entry("/lists/wrongpurpose", "revocation", "1")) }, code: CodeStatusUnknown},
 		{name: "status list by another issuer", input: func(*world) []byte { return withStatus(entry("/lists/mallory", "revocation", "1")) }, code: CodeStatusUnknown},
+		{name: "status list signed by an unbound foreign key", input: func(*world) []byte { return withStatus(entry("/lists/hijacked", "revocation", "7")) }, code: CodeStatusUnknown},
 		{name: "status list expired", input: func(*world) []byte { return withStatus(entry("/lists/expired", "revocation", "1")) }, code: CodeStatusUnknown},
 		{name: "status index out of range", input: func(*world) []byte { return withStatus(entry("/lists/rev", "revocation", "131072")) }, code: CodeStatusUnknown},
 		{name: "status index not a number", input: func(*world) []byte { return withStatus(entry("/lists/rev", "revocation", "seven")) }, code: CodeStatusUnknown},
@@ -408,7 +432,11 @@ func TestBadInput(t *testing.T) {
 		seen[c.name] = true
 		t.Run(c.name, func(t *testing.T) {
 			w.t = t
-			rep := w.verifier(c.opts).Verify(context.Background(), c.input(w))
+			ctx := context.Background()
+			if c.ctx != nil {
+				ctx = c.ctx()
+			}
+			rep := w.verifier(c.opts).Verify(ctx, c.input(w))
 			codes := rep.Codes()
 			if !slices.Contains(codes, c.code) {
 				t.Fatalf("code %s not reported; got %v\n%s", c.code, codes, brief(rep))
@@ -479,6 +507,10 @@ func TestFixturesVerify(t *testing.T) {
 	clear := map[string]any{"id": w.url("/lists/rev#8"), "type": "BitstringStatusListEntry", "statusPurpose": "revocation", "statusListIndex": "8", "statusListCredential": w.url("/lists/rev")}
 	withStatus := clone(ach)
 	withStatus["credentialStatus"] = clear
+	withJWTEndorsement := clone(ach)
+	endorsement := w.endorsement()
+	delete(endorsement, "proof")
+	withJWTEndorsement["credentialSubject"].(map[string]any)["achievement"].(map[string]any)["endorsementJwt"] = []any{w.signJWT(endorsement, w.p256, w.did+"#p256")}
 	cases := map[string][]byte{
 		"DI Ed25519":      js(w.signDI(ach, w.ed, edVM)),
 		"DI P-256":        js(w.signDI(ach, w.p256, w.did+"#p256")),
@@ -497,6 +529,9 @@ func TestFixturesVerify(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w.t = t
 			rep := w.verifier(Options{}).Verify(context.Background(), in)
+			if name == "endorsementJwt" && (len(rep.Credentials) != 3 || rep.Credentials[2].Format != FormatJWT) {
+				t.Fatalf("endorsementJwt not verified as a nested VC-JWT: %d credentials", len(rep.Credentials))
+			}
 			if !rep.Verified || rep.Warnings != 0 {
 				t.Fatalf("verified=%v warnings=%d\n%s", rep.Verified, rep.Warnings, brief(rep))
 			}

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -139,5 +140,37 @@ func TestExampleBindingFromDIDDocument(t *testing.T) {
 	}
 	if rep.Credentials[0].Status == nil || rep.Credentials[0].Status.State != string(status.Revoked) {
 		t.Fatalf("status %+v", rep.Credentials[0].Status)
+	}
+}
+
+// TestConcurrentVerify shares one Verifier (and resolver cache) between
+// goroutines, as a server does; run with -race.
+func TestConcurrentVerify(t *testing.T) {
+	w := newWorld(t)
+	ach := w.achievement("urn:uuid:00000000-0000-4000-8000-0000000000c1")
+	ach["credentialStatus"] = map[string]any{"id": w.url("/lists/rev#7"), "type": "BitstringStatusListEntry",
+		"statusPurpose": "revocation", "statusListIndex": "7", "statusListCredential": w.url("/lists/rev")}
+	revoked := js(w.signDI(ach, w.ed, w.did+"#ed"))
+	good := js(w.signDI(w.achievement("urn:uuid:00000000-0000-4000-8000-0000000000c2"), w.ed, w.did+"#ed"))
+	v := w.verifier(Options{})
+	errs := make(chan string, 16)
+	for i := range 8 {
+		go func() {
+			in, want := good, true
+			if i%2 == 1 {
+				in, want = revoked, false
+			}
+			rep := v.Verify(context.Background(), in)
+			if rep.Verified != want {
+				errs <- fmt.Sprintf("goroutine %d: verified %v, want %v: %v", i, rep.Verified, want, rep.Codes())
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range 8 {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
 	}
 }

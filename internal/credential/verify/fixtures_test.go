@@ -145,6 +145,11 @@ func buildWorld(t testing.TB) *world {
 	ml, _ := status.NewList(w.url("/lists/mallory"), mdid, status.PurposeRevocation)
 	c, _ = ml.Credential(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{})
 	w.put("/lists/mallory", w.signDI(c, w.mallory, mdid+"#"+strings.TrimPrefix(mdid, "did:key:")))
+	// A list naming the issuer but signed by mallory's own did:key, as
+	// whoever controls the list's URL could publish.
+	hl, _ := status.NewList(w.url("/lists/hijacked"), w.did, status.PurposeRevocation)
+	c, _ = hl.Credential(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{})
+	w.put("/lists/hijacked", w.signDI(c, w.mallory, mdid+"#"+strings.TrimPrefix(mdid, "did:key:")))
 	// An expired list.
 	el, _ := status.NewList(w.url("/lists/expired"), w.did, status.PurposeRevocation)
 	c, _ = el.Credential(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC))

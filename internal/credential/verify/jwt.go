@@ -137,6 +137,10 @@ func (r *run) verifyJWTCredential(ctx context.Context, cr *CredentialReport, t *
 	doc := t.credential
 	structErrs := validate.ValidateValue(doc, validate.Options{MaxDepth: r.v.opts.MaxJSONDepth, MaxCredentials: r.v.opts.MaxCredentials})
 	describe(cr, doc)
+	if cr.Issuer == "" {
+		// VC 1.1 JWTs may carry the issuer only as iss.
+		cr.Issuer, _ = t.claims["iss"].(string)
+	}
 	r.checkContext(cr, doc)
 	known := r.checkType(cr, doc)
 	r.checkStructure(cr, doc, known, structErrs, "")
@@ -155,7 +159,7 @@ func (r *run) checkJWS(ctx context.Context, cr *CredentialReport, t *jwsToken) {
 		cr.fail(CheckProof, keyErrorCode(err), err.Error())
 		return
 	}
-	info.KeyBinding, info.KeySource = string(key.Binding), key.Source
+	info.KeyBinding, info.KeySource, info.pub = string(key.Binding), key.Source, key.PublicKey
 	if info.VerificationMethod == "" {
 		info.VerificationMethod = key.ID
 	}

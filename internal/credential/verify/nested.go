@@ -2,11 +2,13 @@ package verify
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/learnerrecords/clr-operator/internal/credential/resolve"
 	"github.com/learnerrecords/clr-operator/internal/credential/status"
 	"github.com/learnerrecords/clr-operator/internal/credential/validate"
 )
@@ -74,7 +76,7 @@ func (r *run) checkStatus(ctx context.Context, cr *CredentialReport, doc map[str
 		cr.skip(CheckStatus, "the status of a status list is not checked")
 		return
 	}
-	results := r.checker.Check(ctx, doc)
+	results := r.checker.Check(ctx, doc, verifiedKeys(cr)...)
 	state := status.Overall(results)
 	cr.Status = &StatusInfo{State: string(state)}
 	for _, res := range results {
@@ -104,20 +106,37 @@ func (r *run) checkStatus(ctx context.Context, cr *CredentialReport, doc map[str
 	}
 }
 
+// verifiedKeys are the keys of a credential's verified proofs.
+func verifiedKeys(cr *CredentialReport) []crypto.PublicKey {
+	var out []crypto.PublicKey
+	for _, p := range cr.Proofs {
+		if p.Verified && p.pub != nil {
+			out = append(out, p.pub)
+		}
+	}
+	return out
+}
+
 // verifyList verifies a fetched status list credential for the status
 // checker, in a separate run: its findings explain an unknown status rather
 // than adding credentials to the report.
-func (r *run) verifyList(ctx context.Context, raw []byte) (map[string]any, error) {
+func (r *run) verifyList(ctx context.Context, raw []byte) (*status.VerifiedList, error) {
 	if r.listDepth > 0 {
 		return nil, fmt.Errorf("status list nested in a status list")
 	}
 	sub := &run{v: r.v, now: r.now, report: &Report{}, listDepth: r.listDepth + 1}
-	_, doc := sub.verifyRoot(ctx, raw, "", r.v.opts.MaxNesting)
+	cr, doc := sub.verifyRoot(ctx, raw, "", r.v.opts.MaxNesting)
 	sub.finish()
 	if !sub.report.Verified || doc == nil {
 		return nil, errorsOf(sub.report)
 	}
-	return doc, nil
+	list := &status.VerifiedList{Credential: doc, Keys: verifiedKeys(cr)}
+	for _, p := range cr.Proofs {
+		if p.Verified && p.KeyBinding == string(resolve.Bound) {
+			list.Bound = true
+		}
+	}
+	return list, nil
 }
 
 // nestedRef is a credential embedded in another one.

@@ -44,6 +44,10 @@ func (r *run) checkDataIntegrity(ctx context.Context, cr *CredentialReport, doc 
 		cr.fail(CheckProof, CodeProofMalformed, err.Error())
 		return
 	}
+	if len(proofs) > r.v.opts.MaxProofs {
+		cr.fail(CheckProof, CodeProofMalformed, fmt.Sprintf("%d proofs, more than the limit of %d", len(proofs), r.v.opts.MaxProofs))
+		return
+	}
 	issuer := cr.Issuer
 	for i, p := range proofs {
 		info := ProofInfo{}
@@ -51,13 +55,14 @@ func (r *run) checkDataIntegrity(ctx context.Context, cr *CredentialReport, doc 
 		info.Cryptosuite, _ = p["cryptosuite"].(string)
 		info.VerificationMethod, _ = p["verificationMethod"].(string)
 		label := fmt.Sprintf("proof[%d]", i)
-		code, msg := r.verifyOneProof(ctx, cr, doc, p, &info, issuer)
+		key, code, msg := r.verifyOneProof(ctx, doc, p, &info, issuer)
 		cr.Proofs = append(cr.Proofs, info)
 		if code != CodeOK {
 			cr.fail(CheckProof, code, label+": "+msg)
 			continue
 		}
 		cr.pass(CheckProof, fmt.Sprintf("%s: %s signature verified", label, suiteLabel(info)))
+		reportBinding(cr, key)
 	}
 }
 
@@ -68,49 +73,49 @@ func suiteLabel(info ProofInfo) string {
 	return info.Type
 }
 
-func (r *run) verifyOneProof(ctx context.Context, cr *CredentialReport, doc, p map[string]any, info *ProofInfo, issuer string) (Code, string) {
+func (r *run) verifyOneProof(ctx context.Context, doc, p map[string]any, info *ProofInfo, issuer string) (*resolve.Key, Code, string) {
 	switch {
 	case info.Type == dataintegrity.TypeDataIntegrityProof:
 		switch info.Cryptosuite {
 		case dataintegrity.SuiteEdDSARDFC2022, dataintegrity.SuiteECDSARDFC2019, dataintegrity.SuiteEdDSA2022:
 		case "":
-			return CodeProofMalformed, "DataIntegrityProof without cryptosuite"
+			return nil, CodeProofMalformed, "DataIntegrityProof without cryptosuite"
 		default:
-			return CodeProofUnsupported, fmt.Sprintf("cryptosuite %q is not supported", info.Cryptosuite)
+			return nil, CodeProofUnsupported, fmt.Sprintf("cryptosuite %q is not supported", info.Cryptosuite)
 		}
 	case info.Type == dataintegrity.TypeEd25519Signature20:
 	case info.Type == "":
-		return CodeProofMalformed, "proof has no type"
+		return nil, CodeProofMalformed, "proof has no type"
 	default:
-		return CodeProofUnsupported, fmt.Sprintf("proof type %q is not supported", info.Type)
+		return nil, CodeProofUnsupported, fmt.Sprintf("proof type %q is not supported", info.Type)
 	}
 	if purpose, _ := p["proofPurpose"].(string); purpose != dataintegrity.PurposeAssertionMethod {
-		return CodeProofPurpose, fmt.Sprintf("proofPurpose is %q, a credential needs %q", p["proofPurpose"], dataintegrity.PurposeAssertionMethod)
+		return nil, CodeProofPurpose, fmt.Sprintf("proofPurpose is %q, a credential needs %q", p["proofPurpose"], dataintegrity.PurposeAssertionMethod)
 	}
 	if info.VerificationMethod == "" {
-		return CodeProofMalformed, "verificationMethod missing or not a string"
+		return nil, CodeProofMalformed, "verificationMethod missing or not a string"
 	}
 	if _, ok := p["proofValue"].(string); !ok {
-		return CodeProofMalformed, "proofValue missing or not a string"
+		return nil, CodeProofMalformed, "proofValue missing or not a string"
 	}
 	key, err := r.v.opts.Resolver.ResolveMethod(ctx, info.VerificationMethod, issuer)
 	if err != nil {
-		return keyErrorCode(err), err.Error()
+		return nil, keyErrorCode(err), err.Error()
 	}
 	info.Algorithm = key.Algorithm
 	info.KeyBinding = string(key.Binding)
 	info.KeySource = key.Source
+	info.pub = key.PublicKey
 	if code, msg := suiteMatchesKey(info, key.PublicKey); code != CodeOK {
-		return code, msg
+		return nil, code, msg
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.v.opts.CanonicalizationTimeout)
 	defer cancel()
 	if err := r.v.suite.VerifyProof(cctx, doc, p, key.PublicKey); err != nil {
-		return diErrorCode(err), err.Error()
+		return nil, diErrorCode(err), err.Error()
 	}
 	info.Verified = true
-	reportBinding(cr, key)
-	return CodeOK, ""
+	return key, CodeOK, ""
 }
 
 // suiteMatchesKey refuses a key of the wrong family for the cryptosuite

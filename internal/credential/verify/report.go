@@ -6,6 +6,8 @@
 // by clr-server's public verification endpoints.
 package verify
 
+import "crypto"
+
 // Status is the outcome of one check.
 type Status string
 
@@ -21,41 +23,49 @@ const (
 type Code string
 
 const (
+	// CodeOK: the check passed.
 	CodeOK Code = "OK"
-	// CodeNotApplicable: the check does not apply (no status, no proof
-	// needed, unknown class for structure).
+	// CodeNotApplicable: the check does not apply (no status, no
+	// structural rules for the type).
 	CodeNotApplicable Code = "NOT_APPLICABLE"
 
-	CodeJSONMalformed      Code = "JSON_MALFORMED"
-	CodeJWSMalformed       Code = "JWS_MALFORMED"
-	CodeTooLarge           Code = "TOO_LARGE"
-	CodeTooDeep            Code = "TOO_DEEP"
-	CodeTooManyCredentials Code = "TOO_MANY_CREDENTIALS"
-	CodeContextMissing     Code = "CONTEXT_MISSING"
-	CodeContextUnknown     Code = "CONTEXT_UNKNOWN"
-	CodeContextOrder       Code = "CONTEXT_ORDER"
-	CodeTypeMissing        Code = "TYPE_MISSING"
-	CodeTypeUnknown        Code = "TYPE_UNKNOWN"
-	CodeStructure          Code = "STRUCTURE"
-	CodeProofMissing       Code = "PROOF_MISSING"
-	CodeProofMalformed     Code = "PROOF_MALFORMED"
-	CodeProofUnsupported   Code = "PROOF_UNSUPPORTED"
-	CodeProofInvalid       Code = "PROOF_INVALID"
-	CodeProofPurpose       Code = "PROOF_PURPOSE"
-	CodeKeyNotFound        Code = "KEY_NOT_FOUND"
-	CodeKeyNotBound        Code = "KEY_NOT_BOUND"
-	CodeKeyContradicted    Code = "KEY_CONTRADICTED"
-	CodeAlgNotAllowed      Code = "ALG_NOT_ALLOWED"
-	CodeAlgKeyMismatch     Code = "ALG_KEY_MISMATCH"
-	CodeClaimMismatch      Code = "CLAIM_MISMATCH"
-	CodeCanonicalization   Code = "CANONICALIZATION_FAILED"
-	CodeTimeout            Code = "TIMEOUT"
-	CodeDateInvalid        Code = "DATE_INVALID"
-	CodeExpired            Code = "EXPIRED"
-	CodeNotYetValid        Code = "NOT_YET_VALID"
-	CodeRevoked            Code = "REVOKED"
-	CodeSuspended          Code = "SUSPENDED"
-	CodeStatusUnknown      Code = "STATUS_UNKNOWN"
+	// Input and limits.
+	CodeJSONMalformed      Code = "JSON_MALFORMED"       // not JSON / not an object / neither JSON nor JWS
+	CodeJWSMalformed       Code = "JWS_MALFORMED"        // a compact JWS that cannot be used (JWE, detached, crit, bad base64...)
+	CodeTooLarge           Code = "TOO_LARGE"            // input above MaxBytes
+	CodeTooDeep            Code = "TOO_DEEP"             // JSON or credential nesting above the limits
+	CodeTooManyCredentials Code = "TOO_MANY_CREDENTIALS" // more nested credentials than MaxCredentials
+	CodeTimeout            Code = "TIMEOUT"              // canonicalisation or the whole verification ran out of time
+
+	// Vocabulary and data model.
+	CodeContextMissing Code = "CONTEXT_MISSING" // no usable @context
+	CodeContextUnknown Code = "CONTEXT_UNKNOWN" // a context that is not pinned (never fetched)
+	CodeContextOrder   Code = "CONTEXT_ORDER"   // contexts missing or out of the order the specifications require
+	CodeTypeMissing    Code = "TYPE_MISSING"    // type lacks VerifiableCredential (or the class's type)
+	CodeTypeUnknown    Code = "TYPE_UNKNOWN"    // warning: not a CLR / Open Badges class; structure not checked
+	CodeStructure      Code = "STRUCTURE"       // a data model rule is broken; Check.Path locates it
+
+	// Proofs and keys.
+	CodeProofMissing     Code = "PROOF_MISSING"           // no proof (and not a VC-JWT)
+	CodeProofMalformed   Code = "PROOF_MALFORMED"         // a proof lacks or mistypes a required member
+	CodeProofUnsupported Code = "PROOF_UNSUPPORTED"       // proof type or cryptosuite not supported
+	CodeProofInvalid     Code = "PROOF_INVALID"           // the signature does not verify: the credential was altered or signed by another key
+	CodeProofPurpose     Code = "PROOF_PURPOSE"           // proofPurpose is not assertionMethod
+	CodeKeyNotFound      Code = "KEY_NOT_FOUND"           // the verification method or kid cannot be resolved
+	CodeKeyNotBound      Code = "KEY_NOT_BOUND"           // warning: the key is self-certifying, nothing the issuer publishes confirms it
+	CodeKeyContradicted  Code = "KEY_CONTRADICTED"        // the controller's documents deny the method (absent, other key, other controller, not an assertion method)
+	CodeAlgNotAllowed    Code = "ALG_NOT_ALLOWED"         // JWS alg outside EdDSA, ES256, ES384, RS256 (none, HMAC...)
+	CodeAlgKeyMismatch   Code = "ALG_KEY_MISMATCH"        // alg or cryptosuite does not fit the key's type
+	CodeClaimMismatch    Code = "CLAIM_MISMATCH"          // JWT iss/jti/sub disagree with the credential
+	CodeCanonicalization Code = "CANONICALIZATION_FAILED" // the document cannot be canonicalised safely (undefined terms, relative IRIs, control characters, too complex)
+
+	// Time and status.
+	CodeDateInvalid   Code = "DATE_INVALID"   // a date is not RFC 3339 / a NumericDate
+	CodeExpired       Code = "EXPIRED"        // validUntil, expirationDate or exp has passed
+	CodeNotYetValid   Code = "NOT_YET_VALID"  // validFrom, issuanceDate or nbf is in the future
+	CodeRevoked       Code = "REVOKED"        // the issuer revoked the credential
+	CodeSuspended     Code = "SUSPENDED"      // the issuer suspended the credential
+	CodeStatusUnknown Code = "STATUS_UNKNOWN" // the status could not be established; never read as "not revoked"
 )
 
 // Check names, in pipeline order.
@@ -92,6 +102,8 @@ type ProofInfo struct {
 	KeyBinding         string `json:"keyBinding,omitempty"`
 	KeySource          string `json:"keySource,omitempty"`
 	Verified           bool   `json:"verified"`
+
+	pub crypto.PublicKey
 }
 
 // StatusInfo is the status outcome of a credential.

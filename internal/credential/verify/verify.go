@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/piprate/json-gold/ld"
@@ -28,6 +29,8 @@ const (
 	DefaultMaxNesting     = 4
 	DefaultMaxCredentials = 256
 	DefaultCanonTimeout   = 10 * time.Second
+	DefaultMaxProofs      = 8
+	DefaultMaxStatusLists = 32
 )
 
 // Options configure a Verifier. Loader is required.
@@ -57,6 +60,13 @@ type Options struct {
 	MaxCredentials int
 	// CanonicalizationTimeout bounds one RDF canonicalisation.
 	CanonicalizationTimeout time.Duration
+	// MaxProofs bounds the proofs of one credential (each costs a
+	// canonicalisation).
+	MaxProofs int
+	// MaxStatusLists bounds the distinct status lists fetched in one
+	// verification, so a crafted CLR cannot make the verifier fetch
+	// hundreds of URLs.
+	MaxStatusLists int
 	// StatusUnknownIsWarning makes an unknown status (list unreachable or
 	// invalid) a warning instead of a failure. The default fails: an
 	// unknown status is never "not revoked".
@@ -88,6 +98,12 @@ func New(opts Options) (*Verifier, error) {
 	}
 	if opts.CanonicalizationTimeout <= 0 {
 		opts.CanonicalizationTimeout = DefaultCanonTimeout
+	}
+	if opts.MaxProofs <= 0 {
+		opts.MaxProofs = DefaultMaxProofs
+	}
+	if opts.MaxStatusLists <= 0 {
+		opts.MaxStatusLists = DefaultMaxStatusLists
 	}
 	if opts.Resolver == nil {
 		opts.Resolver = &resolve.Resolver{Offline: true}
@@ -121,8 +137,12 @@ func (v *Verifier) Verify(ctx context.Context, input []byte) *Report {
 		now = time.Now()
 	}
 	r := &run{v: v, now: now.UTC(), report: &Report{VerifiedAt: now.UTC().Format(time.RFC3339)}}
-	r.checker = &status.Checker{Fetcher: v.opts.Resolver, VerifyList: r.verifyList}
-	r.verifyRoot(ctx, input, "", 0)
+	r.checker = &status.Checker{Fetcher: &limitedFetcher{f: v.opts.Resolver, left: v.opts.MaxStatusLists}, VerifyList: r.verifyList}
+	root, _ := r.verifyRoot(ctx, input, "", 0)
+	if ctx.Err() != nil {
+		// Checks cut short by the deadline reported what they saw; say why.
+		root.fail(CheckLimits, CodeTimeout, "verification did not finish in time: "+ctx.Err().Error())
+	}
 	r.finish()
 	return r.report
 }
@@ -174,6 +194,9 @@ func (r *run) verifyRoot(ctx context.Context, input []byte, path string, depth i
 		if err != nil {
 			var ce *codedError
 			if errors.As(err, &ce) {
+				if ce.code == CodeJSONMalformed && strings.Count(string(trimmed), ".") != 2 {
+					cr.Format = FormatJSON // neither JSON nor a JWS: report it as broken JSON
+				}
 				cr.fail(CheckParse, ce.code, ce.msg)
 			} else {
 				cr.fail(CheckParse, CodeJWSMalformed, err.Error())
@@ -197,6 +220,25 @@ func (r *run) verifyRoot(ctx context.Context, input []byte, path string, depth i
 	structErrs := validate.ValidateValue(doc, validate.Options{MaxDepth: r.v.opts.MaxJSONDepth, MaxCredentials: r.v.opts.MaxCredentials})
 	r.verifyJSONCredential(ctx, cr, doc, depth, structErrs, "")
 	return cr, doc
+}
+
+// limitedFetcher allows a bounded number of fetches (the status checker
+// memoises lists, so each distinct list is fetched once).
+type limitedFetcher struct {
+	f    status.Fetcher
+	mu   sync.Mutex
+	left int
+}
+
+func (l *limitedFetcher) Fetch(ctx context.Context, url string) ([]byte, error) {
+	l.mu.Lock()
+	if l.left <= 0 {
+		l.mu.Unlock()
+		return nil, fmt.Errorf("too many distinct status lists in one verification")
+	}
+	l.left--
+	l.mu.Unlock()
+	return l.f.Fetch(ctx, url)
 }
 
 // decodeObject decodes exactly one JSON object.

@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/learnerrecords/clr-operator/internal/credential/keys"
+	"github.com/learnerrecords/clr-operator/internal/credential/verify"
 	"github.com/learnerrecords/clr-operator/internal/issuing"
 	"github.com/learnerrecords/clr-operator/internal/oauth"
 	"github.com/learnerrecords/clr-operator/internal/publicsite"
@@ -48,6 +50,8 @@ type Options struct {
 	ProofFormats []string
 	// PostgresDSN selects PostgreSQL instead of SQLite.
 	PostgresDSN string
+	// AllStatusEntries issues the three-entry credentialStatus array.
+	AllStatusEntries bool
 }
 
 // Env is a running host.
@@ -63,6 +67,8 @@ type Env struct {
 	KeyDir   string
 	Metrics  *app.Metrics
 	Registry *prometheus.Registry
+	// AllStatusEntries: credentials carry the three-entry status array.
+	AllStatusEntries bool
 	// Registrar is an HTTP client carrying a client-credentials token with
 	// every issuing scope.
 	Registrar *http.Client
@@ -208,7 +214,7 @@ func Start(t TB, opts Options) *Env {
 	deps := &app.Deps{Config: cfg, Secrets: secrets, Frameworks: map[string]*serverconfig.Framework{fw.Name: &fw},
 		Store: st, Keys: ks, Logger: log, Metrics: metrics, Registry: reg, Now: time.Now,
 		PublicURL: base, ContextsDir: contexts}
-	host, err := issuing.NewHost(deps)
+	host, err := issuing.NewHost(deps, opts.AllStatusEntries)
 	if err != nil {
 		t.Fatalf("issuing host: %v", err)
 	}
@@ -235,5 +241,36 @@ func Start(t TB, opts Options) *Env {
 	cc := clientcredentials.Config{ClientID: RegistrarID, ClientSecret: registrarSecret, TokenURL: base + oauth.PathToken, Scopes: oauth.IssuingScopes}
 	registrar := cc.Client(context.WithValue(ctx, oauth2.HTTPClient, srv.Client()))
 	return &Env{URL: base, Server: srv, Store: st, Host: host, Site: site, OAuth: oa, Keys: ks, Config: cfg, KeyDir: keyDir,
-		Metrics: metrics, Registry: reg, Registrar: registrar}
+		Metrics: metrics, Registry: reg, Registrar: registrar, AllStatusEntries: opts.AllStatusEntries}
+}
+
+// Failures lists the failed checks of a verification report as
+// "path: check/code: message".
+func Failures(rep *verify.Report) []string { return failures(rep, false) }
+
+// FailuresAllowingStatusArray is Failures without the one structural
+// finding the three-entry credentialStatus array causes (see
+// statuslist.Service.AllEntries).
+func FailuresAllowingStatusArray(rep *verify.Report) []string { return failures(rep, true) }
+
+// FailuresFor applies the allowance matching the env's status mode.
+func (e *Env) FailuresFor(rep *verify.Report) []string { return failures(rep, e.AllStatusEntries) }
+
+func failures(rep *verify.Report, allowArray bool) []string {
+	var out []string
+	for _, c := range rep.Credentials {
+		for _, ch := range c.Checks {
+			if ch.Status != verify.Fail {
+				continue
+			}
+			if allowArray && ch.Code == verify.CodeStructure && strings.HasSuffix(ch.Path, "credentialStatus") && strings.Contains(ch.Message, "not array") {
+				continue
+			}
+			out = append(out, c.Path+": "+ch.Check+"/"+string(ch.Code)+": "+ch.Message)
+		}
+	}
+	if len(rep.Credentials) == 0 {
+		out = append(out, "no credential in the report")
+	}
+	return out
 }

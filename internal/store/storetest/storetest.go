@@ -21,7 +21,7 @@ import (
 type Harness struct {
 	// NewLocation returns where a fresh, empty store lives (a SQLite file
 	// path, a PostgreSQL DSN of a new database).
-	NewLocation func(t *testing.T) string
+	NewLocation func(t testing.TB) string
 	// Open opens (and migrates) the store at a location.
 	Open func(ctx context.Context, location string) (store.Store, error)
 }

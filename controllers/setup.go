@@ -1,0 +1,67 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
+)
+
+// NewScheme returns a scheme with every kind the operator reads or writes.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(clrv1.AddToScheme(s))
+	utilruntime.Must(cmapi.AddToScheme(s))
+	return s
+}
+
+// Options configure the controllers.
+type Options struct {
+	// MaxConcurrentReconciles per controller.
+	MaxConcurrentReconciles int
+	// Build holds the settings of the children the operator creates.
+	Build BuildOptions
+	// RegisterMetrics registers the per-object metrics collector on
+	// controller-runtime's registry (once per process).
+	RegisterMetrics bool
+}
+
+// Setup registers the field indexes, the three controllers and the metrics
+// collector with the manager.
+func Setup(ctx context.Context, mgr manager.Manager, opts Options) error {
+	if err := SetupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	copts := controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)}
+	if err := (&IssuerReconciler{
+		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("clr-operator-issuer"),
+	}).SetupWithManager(mgr, copts); err != nil {
+		return fmt.Errorf("setting up the Issuer controller: %w", err)
+	}
+	if err := (&FrameworkReconciler{
+		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("clr-operator-framework"),
+	}).SetupWithManager(mgr, copts); err != nil {
+		return fmt.Errorf("setting up the Framework controller: %w", err)
+	}
+	if err := (&CLRProviderReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("clr-operator-clrprovider"), Options: opts.Build,
+	}).SetupWithManager(mgr, copts); err != nil {
+		return fmt.Errorf("setting up the CLRProvider controller: %w", err)
+	}
+	if opts.RegisterMetrics {
+		if err := crmetrics.Registry.Register(NewCollector(mgr.GetClient())); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package controllers_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/learnerrecords/clr-operator/controllers"
+	"github.com/learnerrecords/clr-operator/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// The shared control plane of this package's integration tests: apiserver
+// and etcd, cert-manager's controllers, kube-controller-manager,
+// kube-scheduler and kwok, with the operator's manager running in-process.
+var (
+	env *testenv.Env
+	k8s client.Client // direct (uncached) client
+	ctx context.Context
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	if testing.Short() {
+		fmt.Println("controllers: -short: integration tests need the test control plane; running unit tests only")
+		return m.Run()
+	}
+	if os.Getenv("CLR_TEST_VERBOSE") != "" {
+		log.SetLogger(zap.New(zap.UseDevMode(true)))
+	} else {
+		log.SetLogger(zap.New(zap.WriteTo(discard{})))
+	}
+	var err error
+	env, err = testenv.Start(testenv.Options{CertManager: true, Workloads: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: starting the test control plane:", err)
+		return 1
+	}
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the test control plane:", err)
+		}
+	}()
+	scheme := controllers.NewScheme()
+	k8s, err = client.New(env.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: client:", err)
+		return 1
+	}
+	var cancel context.CancelFunc
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	recoverPanic := true
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:     scheme,
+		Metrics:    metricsserver.Options{BindAddress: "0"},
+		Cache:      controllers.CacheOptions(nil),
+		Controller: config.Controller{RecoverPanic: &recoverPanic, SkipNameValidation: &recoverPanic},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: manager:", err)
+		return 1
+	}
+	if err := controllers.Setup(ctx, mgr, controllers.Options{
+		MaxConcurrentReconciles: 4, RegisterMetrics: true,
+		Build: controllers.BuildOptions{DefaultImage: "ghcr.io/learnerrecords/clr-server:test", IngressNamespaces: []string{"ingress-nginx"}, MonitoringNamespaces: []string{"monitoring"}},
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: setup:", err)
+		return 1
+	}
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(ctx) }()
+	code := m.Run()
+	cancel()
+	select {
+	case err := <-mgrDone:
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	case <-time.After(20 * time.Second):
+		fmt.Fprintln(os.Stderr, "manager did not stop in time")
+	}
+	return code
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// needEnv skips nothing: without the control plane the suite already
+// failed in TestMain; under -short integration tests are not run.
+func needEnv(t *testing.T) {
+	t.Helper()
+	if env == nil {
+		t.Skip("integration test: skipped under -short (needs the test control plane)")
+	}
+}
+
+// newNamespace creates a namespace for one test, deleted at its end.
+func newNamespace(t *testing.T, labels map[string]string) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "t-" + rand.String(8), Labels: labels}}
+	if err := k8s.Create(ctx, ns); err != nil {
+		t.Fatalf("creating namespace: %v", err)
+	}
+	return ns.Name
+}
+
+// eventually polls cond until it returns true or the timeout passes; the
+// last error message is reported on failure.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		ok, msg := cond()
+		if ok {
+			return
+		}
+		last = msg
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s: %s", timeout, what, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,144 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/learnerrecords/clr-operator/internal/clrapi"
+	"github.com/learnerrecords/clr-operator/internal/issuing"
+	"github.com/learnerrecords/clr-operator/internal/oauth"
+	"github.com/learnerrecords/clr-operator/internal/publicsite"
+	"github.com/learnerrecords/clr-operator/internal/server/app"
+	"github.com/learnerrecords/clr-operator/internal/serverconfig"
+	"github.com/learnerrecords/clr-operator/internal/statuslist"
+)
+
+// DefaultMounts are the handler packages of clr-server. They are mounted
+// together because they depend on each other: the OAuth server authorizes
+// every protected route, and the public site's verifier checks credentials
+// posted to the CLR API.
+func DefaultMounts() []Mount {
+	return []Mount{{Name: "clr", Mount: mountAll}}
+}
+
+func mountAll(d *app.Deps, mux *http.ServeMux) error {
+	cfg := d.Config
+	oa, err := oauth.New(oauthOptions(d), d.Store)
+	if err != nil {
+		return err
+	}
+	// false: the single schema-valid credentialStatus entry (see
+	// statuslist.Service.AllEntries).
+	host, err := issuing.NewHost(d, false)
+	if err != nil {
+		return err
+	}
+	site, err := publicsite.New(host, oa, publicsite.Options{
+		BasePath:      d.BasePath,
+		ShareLinkKey:  mustKey(d.Secrets.ShareLinkKey),
+		ContextsDir:   d.ContextsDir,
+		Logger:        d.Logger,
+		Now:           d.Now,
+		Verifications: d.Metrics.Verifications,
+	})
+	if err != nil {
+		return err
+	}
+	title := "Comprehensive Learner Records"
+	if len(cfg.Issuers) > 0 {
+		if name, _ := cfg.Issuers[0].Profile["name"].(string); name != "" {
+			title = name + " — Comprehensive Learner Records"
+		}
+	}
+	api, err := clrapi.New(clrapi.Options{
+		PublicURL:    d.PublicURL,
+		Title:        title,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Logger:       d.Logger,
+		Now:          d.Now,
+	}, d.Store, oa, clrapi.CoreVerifier(site.Verifier()))
+	if err != nil {
+		return err
+	}
+
+	oa.Register(mux)
+	api.Register(mux)
+	issuing.NewHandler(host.Issuing, oa, d.BasePath, cfg.Server.MaxBodyBytes, d.Logger).Register(mux)
+	sh := statuslist.NewHandler(host.Status, oa, d.BasePath, d.Logger)
+	sh.OnChange(func(a string) { d.Metrics.StatusChanges.WithLabelValues(a).Inc() })
+	sh.Register(mux)
+	site.Register(mux)
+	return nil
+}
+
+func oauthOptions(d *app.Deps) oauth.Options {
+	cfg := d.Config
+	o := oauth.Options{
+		PublicURL:           d.PublicURL,
+		Dev:                 cfg.Dev,
+		DynamicRegistration: cfg.OAuth.DynamicRegistration,
+		AccessTokenTTL:      cfg.OAuth.AccessTokenTTL.Duration,
+		RefreshTokenTTL:     cfg.OAuth.RefreshTokenTTL.Duration,
+		CodeTTL:             cfg.OAuth.AuthorizationCodeTTL.Duration,
+		SessionKey:          mustKey(d.Secrets.SessionKey),
+		TokenPepper:         mustKey(d.Secrets.TokenPepper),
+		Logger:              d.Logger,
+		Now:                 d.Now,
+	}
+	if len(cfg.Issuers) > 0 {
+		if name, _ := cfg.Issuers[0].Profile["name"].(string); name != "" {
+			o.ServiceName = name
+		}
+	}
+	for _, ic := range cfg.OAuth.IssuingClients {
+		o.IssuingClients = append(o.IssuingClients, oauth.IssuingClient{
+			ID: ic.ClientID, Secret: d.Secrets.ClientSecrets[ic.ClientID], Scopes: ic.Scopes,
+		})
+	}
+	if oidc := cfg.OAuth.OIDC; oidc != nil {
+		o.Upstream = &oauth.UpstreamOIDC{
+			IssuerURL:     oidc.IssuerURL,
+			ClientID:      oidc.ClientID,
+			ClientSecret:  readSecretFile(oidc.ClientSecretFile),
+			Scopes:        oidc.Scopes,
+			UsernameClaim: oidc.UsernameClaim,
+		}
+	}
+	return o
+}
+
+// mustKey decodes a validated secrets-file key (Validate already checked it).
+func mustKey(v string) []byte {
+	b, _ := serverconfig.DecodeKey(v)
+	return b
+}
+
+func readSecretFile(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// checkSecretFiles fails early, naming the field, when a mounted secret
+// file is unreadable (before anything else starts).
+func checkSecretFiles(cfg *serverconfig.Config, secrets *serverconfig.InternalSecrets) error {
+	if oidc := cfg.OAuth.OIDC; oidc != nil {
+		b, err := os.ReadFile(oidc.ClientSecretFile)
+		if err != nil {
+			return fmt.Errorf("oauth.oidc.clientSecretFile: %w", err)
+		}
+		if strings.TrimSpace(string(b)) == "" {
+			return fmt.Errorf("oauth.oidc.clientSecretFile: %s is empty", oidc.ClientSecretFile)
+		}
+	}
+	for i, ic := range cfg.OAuth.IssuingClients {
+		if secrets.ClientSecrets[ic.ClientID] == "" {
+			return fmt.Errorf("oauth.issuingClients[%d]: no secret for client %q in the secrets file", i, ic.ClientID)
+		}
+	}
+	return nil
+}

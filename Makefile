@@ -54,6 +54,11 @@ tools: ## Build (once, cached by version) every binary the tests need.
 test: verify-generated vet ## Run all tests: unit, envtest against a real apiserver/etcd, cert-manager, PostgreSQL.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	eval "$$(hack/test-env.sh)"; go test -timeout $(TEST_TIMEOUT) $(GO_TEST_FLAGS) ./...
+	$(MAKE) test-fuzz
+
+.PHONY: test-fuzz
+test-fuzz: ## Run every fuzz target briefly (FUZZTIME each, default 5s).
+	hack/fuzz-brief.sh
 
 ##@ Build
 

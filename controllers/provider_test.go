@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
 	"github.com/learnerrecords/clr-operator/controllers"
+	"github.com/learnerrecords/clr-operator/internal/serverconfig"
 )
 
 // ZeroWritesPeriod is how long a converged provider is watched for writes.
@@ -144,8 +146,12 @@ func normalize(t *testing.T, obj client.Object, ns string) []byte {
 		t.Fatal(err)
 	}
 	u := &unstructured.Unstructured{Object: m}
-	u.SetAPIVersion("")
-	u.SetKind(kindOf(obj))
+	gvks, _, err := k8s.Scheme().ObjectKinds(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.SetAPIVersion(gvks[0].GroupVersion().String())
+	u.SetKind(gvks[0].Kind)
 	for _, f := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields", "generation"} {
 		unstructured.RemoveNestedField(u.Object, "metadata", f)
 	}
@@ -296,7 +302,7 @@ func TestProviderCreatesChildrenAndConverges(t *testing.T) {
 			t.Errorf("Issuer status.issuerID = %q", is.Status.IssuerID)
 		}
 		for _, typ := range []string{clrv1.ConditionReferencesResolved, clrv1.ConditionConfigReady, clrv1.ConditionStorageReady, clrv1.ConditionWorkloadReady, clrv1.ConditionNetworkReady} {
-			if c := clrv1.FindCondition(p, typ); c == nil || c.Status != metav1.ConditionTrue {
+			if c := clrv1.FindCondition(p, typ); c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != p.Generation {
 				t.Errorf("condition %s = %+v", typ, c)
 			}
 		}
@@ -323,6 +329,52 @@ func TestProviderCreatesChildrenAndConverges(t *testing.T) {
 					t.Errorf("ServiceAccount automounts its token")
 				}
 			}
+		}
+	})
+
+	t.Run("rendered files pass clr-server's checks", func(t *testing.T) {
+		cm := &corev1.ConfigMap{}
+		if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "records-config"}, cm); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := serverconfig.Parse([]byte(cm.Data["config.json"]))
+		if err != nil {
+			t.Fatalf("clr-server cannot parse the rendered config: %v", err)
+		}
+		cfg.ApplyDefaults()
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("clr-server rejects the rendered config: %v", err)
+		}
+		for _, f := range cfg.Frameworks {
+			key := strings.TrimPrefix(f.File, "/etc/clr/config/")
+			var doc serverconfig.Framework
+			if err := json.Unmarshal([]byte(cm.Data[key]), &doc); err != nil {
+				t.Fatalf("framework file %s (ConfigMap key %s): %v", f.File, key, err)
+			}
+			if err := doc.Validate(); err != nil {
+				t.Errorf("clr-server rejects framework %s: %v", f.Name, err)
+			}
+		}
+		for _, is := range cfg.Issuers {
+			key := strings.TrimPrefix(is.Signing.KeyringFile, "/etc/clr/config/")
+			var kr serverconfig.Keyring
+			if err := json.Unmarshal([]byte(cm.Data[key]), &kr); err != nil || len(kr.Keys) == 0 {
+				t.Errorf("keyring file %s (ConfigMap key %s): %v %+v", is.Signing.KeyringFile, key, err, kr)
+			}
+		}
+		sec := &corev1.Secret{}
+		if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "records-secrets"}, sec); err != nil {
+			t.Fatal(err)
+		}
+		var is serverconfig.InternalSecrets
+		if err := json.Unmarshal(sec.Data["secrets.json"], &is); err != nil {
+			t.Fatal(err)
+		}
+		if err := is.Validate(); err != nil {
+			t.Errorf("clr-server rejects the generated secrets: %v", err)
+		}
+		if is.ClientSecrets["registrar-sis"] == "" || string(sec.Data["client-registrar-sis"]) != is.ClientSecrets["registrar-sis"] {
+			t.Errorf("issuing client secret not generated or not exposed under client-registrar-sis")
 		}
 	})
 

@@ -125,7 +125,7 @@ func (h *Handler) postRecords(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		key = req.IdempotencyKey
 	}
-	out, err := h.svc.Issue(r.Context(), principal(r).ClientID, key, &req)
+	out, err := h.svc.Issue(r.Context(), principal(r).ClientID, key, &req, true)
 	if err != nil {
 		h.writeError(w, err)
 		return
@@ -163,6 +163,9 @@ func (h *Handler) postBulk(w http.ResponseWriter, r *http.Request) {
 	_ = rc.EnableFullDuplex()
 	br := bufio.NewReaderSize(r.Body, 64<<10)
 	clientID := principal(r).ClientID
+	// Results carry credential ids only, unless ?include=credentials: a
+	// bulk run of 100,000 credentials need not stream them all back.
+	full := r.URL.Query().Get("include") == "credentials"
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
@@ -190,7 +193,7 @@ func (h *Handler) postBulk(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
-		h.bulkLine(r, clientID, raw, &res)
+		h.bulkLine(r, clientID, raw, full, &res)
 		if encErr := enc.Encode(res); encErr != nil {
 			return
 		}
@@ -201,7 +204,7 @@ func (h *Handler) postBulk(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Handler) bulkLine(r *http.Request, clientID string, raw []byte, res *BulkResult) {
+func (h *Handler) bulkLine(r *http.Request, clientID string, raw []byte, full bool, res *BulkResult) {
 	var req IssueRequest
 	fail := func(err error) {
 		status, code, desc := h.classify(err)
@@ -218,7 +221,7 @@ func (h *Handler) bulkLine(r *http.Request, clientID string, raw []byte, res *Bu
 		fail(fmt.Errorf("%w: idempotencyKey is required on every bulk line", ErrInvalid))
 		return
 	}
-	out, err := h.svc.Issue(r.Context(), clientID, req.IdempotencyKey, &req)
+	out, err := h.svc.Issue(r.Context(), clientID, req.IdempotencyKey, &req, full)
 	if err != nil {
 		fail(err)
 		return

@@ -62,8 +62,8 @@ type IssuedCredential struct {
 	Type   string `json:"type"`
 	Format string `json:"format"`
 	// Credential is the JSON credential (Data Integrity) or the compact JWS
-	// as a JSON string (VC-JWT).
-	Credential json.RawMessage `json:"credential"`
+	// as a JSON string (VC-JWT); omitted in compact results (bulk).
+	Credential json.RawMessage `json:"credential,omitempty"`
 }
 
 // IssuedRecord is one experience and its credential.
@@ -140,7 +140,11 @@ var errReplayRace = errors.New("idempotency key stored concurrently")
 
 // Issue validates and issues one learner's learning in one transaction. The
 // idempotency key (may be empty) is scoped to clientID.
-func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *IssueRequest) (*Outcome, error) {
+//
+// full selects the response: with every signed credential, or compact (ids
+// only, what bulk issuance streams back). The idempotency record keeps the
+// compact form; a replay in full form reloads the credentials.
+func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *IssueRequest, full bool) (*Outcome, error) {
 	iss, err := s.issuer(req.Issuer)
 	if err != nil {
 		return nil, err
@@ -157,14 +161,14 @@ func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *Issu
 	}
 	hash := RequestHash(req)
 	if idemKey != "" {
-		if out, err := s.replay(ctx, clientID, idemKey, hash); out != nil || err != nil {
+		if out, err := s.replay(ctx, clientID, idemKey, hash, full); out != nil || err != nil {
 			return out, err
 		}
 	}
 	now := s.Now().UTC()
 	resp := IssueResponse{Learner: req.Learner.ID, Issuer: iss.Name, Records: make([]IssuedRecord, 0, len(req.Experiences))}
 	b := builder{urls: s.URLs, frameworks: s.Frameworks}
-	var body []byte
+	var body, compact []byte
 	var issued int
 	err = s.Store.InTx(ctx, func(tx store.Store) error {
 		resp.Records = resp.Records[:0]
@@ -206,13 +210,10 @@ func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *Issu
 				return err
 			}
 		}
-		body, err = proof.Marshal(resp)
-		if err != nil {
-			return err
-		}
+		compact = encodeIssueResponse(&resp, false)
 		if idemKey != "" {
 			err := tx.PutIdempotency(ctx, &store.IdempotencyRecord{ClientID: clientID, Key: idemKey, RequestHash: hash,
-				StatusCode: http.StatusCreated, Response: body, CreatedAt: now})
+				StatusCode: http.StatusCreated, Response: compact, CreatedAt: now})
 			if errors.Is(err, store.ErrConflict) {
 				return errReplayRace
 			}
@@ -224,7 +225,7 @@ func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *Issu
 		return nil
 	})
 	if errors.Is(err, errReplayRace) {
-		if out, err := s.replay(ctx, clientID, idemKey, hash); out != nil || err != nil {
+		if out, err := s.replay(ctx, clientID, idemKey, hash, full); out != nil || err != nil {
 			return out, err
 		}
 		return nil, fmt.Errorf("idempotency key %q: stored concurrently but not readable", idemKey)
@@ -235,11 +236,15 @@ func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *Issu
 	if s.Metrics != nil {
 		s.Metrics.CredentialsIssued.WithLabelValues(model.TypeAchievementCredential, format).Add(float64(issued))
 	}
+	body = compact
+	if full {
+		body = encodeIssueResponse(&resp, true)
+	}
 	return &Outcome{Status: http.StatusCreated, Body: body}, nil
 }
 
 // replay returns the stored outcome of an idempotency key, nil if unused.
-func (s *Service) replay(ctx context.Context, clientID, key, hash string) (*Outcome, error) {
+func (s *Service) replay(ctx context.Context, clientID, key, hash string, full bool) (*Outcome, error) {
 	rec, err := s.Store.GetIdempotency(ctx, clientID, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -250,15 +255,37 @@ func (s *Service) replay(ctx context.Context, clientID, key, hash string) (*Outc
 	if rec.RequestHash != hash {
 		return nil, fmt.Errorf("%w: key %q", ErrIdempotencyMismatch, key)
 	}
-	return &Outcome{Status: rec.StatusCode, Body: rec.Response, Replayed: true}, nil
+	out := &Outcome{Status: rec.StatusCode, Body: rec.Response, Replayed: true}
+	if !full || rec.StatusCode != http.StatusCreated {
+		return out, nil
+	}
+	var resp IssueResponse
+	if err := json.Unmarshal(rec.Response, &resp); err != nil {
+		return nil, fmt.Errorf("idempotency key %q: stored response unreadable: %w", key, err)
+	}
+	for i := range resp.Records {
+		c := &resp.Records[i].Credential
+		stored, err := s.Store.GetCredential(ctx, resp.Learner, c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("idempotency key %q: credential %s: %w", key, c.ID, err)
+		}
+		c.Credential = rawCredential(stored.Format, stored.Data)
+	}
+	out.Body = encodeIssueResponse(&resp, true)
+	return out, nil
+}
+
+// rawCredential is a stored credential as a JSON value of a response.
+func rawCredential(format string, data []byte) json.RawMessage {
+	if format == store.FormatJWS {
+		q, _ := json.Marshal(string(data))
+		return q
+	}
+	return json.RawMessage(data)
 }
 
 func issuedCredential(id, typ string, signed *proof.Signed) IssuedCredential {
-	raw := json.RawMessage(signed.Data)
-	if signed.StoreFormat == store.FormatJWS {
-		raw, _ = json.Marshal(string(signed.Data))
-	}
-	return IssuedCredential{ID: id, Type: typ, Format: signed.Format, Credential: raw}
+	return IssuedCredential{ID: id, Type: typ, Format: signed.Format, Credential: rawCredential(signed.StoreFormat, signed.Data)}
 }
 
 // CLRRequest asks for a learner's ClrCredential.
@@ -519,4 +546,47 @@ func JWSPayloadCredential(jws string) (map[string]any, error) {
 		}
 	}
 	return m, nil
+}
+
+// encodeIssueResponse writes the response by hand: the credentials are
+// already JSON (or a JWS string), and encoding/json would re-validate and
+// compact every RawMessage, which costs as much as the signing.
+func encodeIssueResponse(r *IssueResponse, withCredentials bool) []byte {
+	size := 128
+	for _, rec := range r.Records {
+		size += len(rec.Credential.Credential) + 256
+	}
+	b := make([]byte, 0, size)
+	str := func(s string) {
+		q, _ := json.Marshal(s)
+		b = append(b, q...)
+	}
+	b = append(b, `{"learner":`...)
+	str(r.Learner)
+	b = append(b, `,"issuer":`...)
+	str(r.Issuer)
+	b = append(b, `,"records":[`...)
+	for i, rec := range r.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"recordId":`...)
+		str(rec.RecordID)
+		b = append(b, `,"kind":`...)
+		str(rec.Kind)
+		b = append(b, `,"title":`...)
+		str(rec.Title)
+		b = append(b, `,"credential":{"id":`...)
+		str(rec.Credential.ID)
+		b = append(b, `,"type":`...)
+		str(rec.Credential.Type)
+		b = append(b, `,"format":`...)
+		str(rec.Credential.Format)
+		if withCredentials {
+			b = append(b, `,"credential":`...)
+			b = append(b, rec.Credential.Credential...)
+		}
+		b = append(b, "}}"...)
+	}
+	return append(b, "]}\n"...)
 }

@@ -86,7 +86,9 @@ type Store interface {
 
 	// Login sessions of learners (stored by hash of the cookie value).
 	CreateSession(ctx context.Context, s *Session) error
-	GetSession(ctx context.Context, hash string) (*Session, error) // ErrExpired past ExpiresAt is not checked: callers compare
+	// GetSession returns the session whatever its expiry; callers compare
+	// ExpiresAt with their clock.
+	GetSession(ctx context.Context, hash string) (*Session, error)
 	DeleteSession(ctx context.Context, hash string) error
 
 	// Learners and their Open Badges Profile.

@@ -51,14 +51,15 @@ func TestKubectlApplySamples(t *testing.T) {
 		t.Fatalf("no kubectl in KUBEBUILDER_ASSETS (%v); hack/build-control-plane.sh provides it", err)
 	}
 	env := newEnv()
-	if _, err := env.Start(); err != nil {
-		t.Fatalf("starting a second control plane: %v", err)
-	}
+	// Stop even when Start fails half-way (after the processes started).
 	t.Cleanup(func() {
 		if err := env.Stop(); err != nil {
 			t.Errorf("stopping the second control plane: %v", err)
 		}
 	})
+	if _, err := env.Start(); err != nil {
+		t.Fatalf("starting a second control plane: %v", err)
+	}
 	user, err := env.AddUser(envtest.User{Name: "platform-engineer", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		t.Fatalf("adding a user: %v", err)

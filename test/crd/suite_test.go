@@ -54,6 +54,11 @@ func run(m *testing.M) int {
 	env := newEnv()
 	if cfg, err = env.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "test/crd: starting the control plane:", err)
+		// A CRD the API server rejects fails Start after etcd and the
+		// API server are up: stop them, or they outlive the test.
+		if stopErr := env.Stop(); stopErr != nil {
+			fmt.Fprintln(os.Stderr, "test/crd: stopping the control plane:", stopErr)
+		}
 		return 1
 	}
 	defer func() {

@@ -123,8 +123,13 @@ func (w walker) node(elem map[string]any, active *ld.Context, key string) (map[s
 	// Type-scoped contexts, as json-gold applies them (types sorted).
 	effective, effKey := active, key
 	var scoped []string
+	typeKeys := 0
 	for k, v := range elem {
 		if td := active.GetTermDefinition(k); (td != nil && td.ID == "@type") || k == "@type" {
+			// Several keys for @type are applied key by key; not modelled.
+			if typeKeys++; typeKeys > 1 {
+				return elem, nil
+			}
 			types, ok := typeStrings(v)
 			if !ok {
 				return elem, nil

@@ -31,6 +31,25 @@ func TestCanonicalMatchesJSONGold(t *testing.T) {
 	for _, n := range []int{1, 10, 40} {
 		docs[fmt.Sprintf("CLR with %d nested", n)] = makeCLR(t, n)
 	}
+	// Shapes the context walker must leave to json-gold: a nested
+	// credential with an inline context, a node with its own inline
+	// context holding a property-scoped context, and a type-scoped
+	// context that propagates.
+	inline := makeCLR(t, 2)
+	vc := inline["credentialSubject"].(map[string]any)["verifiableCredential"].([]any)[1].(map[string]any)
+	vc["@context"] = append(vc["@context"].([]any), map[string]any{"extraNote": "https://example.com/vocab#extraNote"})
+	vc["extraNote"] = "inline-defined"
+	docs["nested credential with inline context"] = inline
+	scoped := makeCLR(t, 1)
+	scoped["credentialSubject"].(map[string]any)["https://example.com/vocab#holder"] = map[string]any{
+		"@context": map[string]any{
+			"Box":  map[string]any{"@id": "https://example.com/vocab#Box", "@context": map[string]any{"@propagate": true, "label": "https://example.com/vocab#label"}},
+			"item": map[string]any{"@id": "https://example.com/vocab#item", "@context": map[string]any{"size": "https://example.com/vocab#size"}},
+		},
+		"type": "Box",
+		"item": map[string]any{"size": "L", "label": "inner", "name": "x"},
+	}
+	docs["inline property- and type-scoped contexts"] = scoped
 	for n := 3; n <= 5; n++ {
 		docs[fmt.Sprintf("clique %d", n)] = cliqueDocument(n)
 	}

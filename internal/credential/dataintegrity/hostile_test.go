@@ -79,8 +79,13 @@ func TestLimits(t *testing.T) {
 	if _, err := NewCanonicalizer(testLoader(t), Limits{MaxBlankNodes: 2}).Canonicalize(ctx, doc); !errors.Is(err, ErrTooComplex) {
 		t.Fatalf("MaxBlankNodes: %v", err)
 	}
-	// A clique of 7 passes the structural limit when it is lifted but not
-	// the timeout; the abandoned run ends by itself within seconds.
+	// The RDFC-1.0 work limit stops a clique of 6 when the structural
+	// limit is lifted...
+	if _, err := NewCanonicalizer(testLoader(t), Limits{MaxWork: 1000}).Canonicalize(ctx, cliqueDocument(6)); !errors.Is(err, ErrTooComplex) {
+		t.Fatalf("MaxWork: %v", err)
+	}
+	// ...and the timeout a clique of 7 (our RDFC-1.0 checks the context
+	// as it goes, so nothing keeps running afterwards).
 	c := NewCanonicalizer(testLoader(t), Limits{Timeout: 50 * time.Millisecond})
 	if _, err := c.Canonicalize(ctx, cliqueDocument(7)); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("timeout: %v", err)

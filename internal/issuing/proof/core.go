@@ -43,7 +43,52 @@ func (c *Core) SignJWT(_ context.Context, cred map[string]any, key *signing.Key,
 		c.jwt[kid] = s
 	}
 	c.mu.Unlock()
-	return s.Sign(cred)
+	// The claims come straight from the map: re-parsing the marshalled
+	// credential (jose.Signer.Sign) would cost as much as signing it.
+	raw, err := marshal(cred)
+	if err != nil {
+		return "", err
+	}
+	cl, err := claimsOf(cred)
+	if err != nil {
+		return "", err
+	}
+	return s.SignWithClaims(raw, cl)
+}
+
+// claimsOf derives the VC-JWT registered claims as jose.ClaimsFromCredential
+// does: iss = issuer id, jti = id, sub = credentialSubject.id, nbf =
+// validFrom, exp = validUntil.
+func claimsOf(cred map[string]any) (jose.Claims, error) {
+	cl := jose.Claims{}
+	cl.ID, _ = cred["id"].(string)
+	switch iss := cred["issuer"].(type) {
+	case string:
+		cl.Issuer = iss
+	case map[string]any:
+		cl.Issuer, _ = iss["id"].(string)
+	}
+	if cl.Issuer == "" {
+		return cl, jose.ErrCredentialNoIssuer
+	}
+	if subj, ok := cred["credentialSubject"].(map[string]any); ok {
+		cl.Subject, _ = subj["id"].(string)
+	}
+	if v, ok := cred["validFrom"].(string); ok {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return cl, fmt.Errorf("validFrom %q: %w", v, err)
+		}
+		cl.NotBefore = t
+	}
+	if v, ok := cred["validUntil"].(string); ok {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return cl, fmt.Errorf("validUntil %q: %w", v, err)
+		}
+		cl.Expires = &t
+	}
+	return cl, nil
 }
 
 // SignDataIntegrity implements Signer.

@@ -57,6 +57,9 @@ LABEL org.opencontainers.image.title="clr-server" \
 WORKDIR /
 COPY --from=builder /out/clr-server /clr-server
 COPY --from=contexts /contexts /contexts
+# The operator's rendered config sets no contextsDir: the image says where
+# its pinned contexts are (a config file's contextsDir is overridden by it).
+ENV CLR_SERVER_CONTEXTS=/contexts
 USER 65532:65532
 EXPOSE 8080 9090
 ENTRYPOINT ["/clr-server"]

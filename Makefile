@@ -83,3 +83,17 @@ uninstall: ## Remove the CRDs (and so every Issuer, Framework, CLRProvider) from
 docker-build: ## Build the images (needs a Docker engine; none runs on the CI machines).
 	docker build --target manager -t $(IMG) .
 	docker build --target clr-server -t $(SERVER_IMG) .
+
+##@ Run
+
+.PHONY: local-up
+local-up: ## Run everything locally without a cluster: control plane, operator, the samples' two institutions (see tmp/local/).
+	go run ./hack/localup up
+
+.PHONY: local-down
+local-down: ## Stop every process local-up started (by pid); logs and data stay in tmp/local/ until the next local-up.
+	go run ./hack/localup down
+
+.PHONY: local-status
+local-status: ## List the processes local-up started and the institutions' URLs.
+	go run ./hack/localup status

@@ -33,7 +33,7 @@ type FrameworkReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=frameworks,verbs=get;list;watch
-// +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=frameworks/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=frameworks/status,verbs=get;patch
 
 // SetupWithManager registers the controller and its watches.
 func (r *FrameworkReconciler) SetupWithManager(mgr manager.Manager, opts controller.Options) error {

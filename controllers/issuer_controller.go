@@ -14,8 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
-	ctrl "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -40,11 +40,10 @@ type IssuerReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=issuers,verbs=get;list;watch
-// +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=issuers/status,verbs=get;patch;update
-// +kubebuilder:rbac:groups=cert-manager.io,resources=certificates;issuers,verbs=get;list;watch;create;patch;update;delete
-// +kubebuilder:rbac:groups=cert-manager.io,resources=clusterissuers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=issuers/status,verbs=get;patch
+// +kubebuilder:rbac:groups=cert-manager.io,resources=certificates;issuers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch;update;delete
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 func (r *IssuerReconciler) now() time.Time {
@@ -291,4 +290,3 @@ func (r *IssuerReconciler) applyOwned(ctx context.Context, owner *clrv1.Issuer, 
 	}
 	return applyObject(ctx, r.Client, r.Scheme, obj)
 }
-

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -47,17 +48,20 @@ type CLRProviderReconciler struct {
 	Now func() time.Time
 	// Jitter returns a value in [0,1) for retry jitter (rand when nil).
 	Jitter func() float64
+
+	smMu           sync.Mutex
+	smMissingUntil time.Time
 }
 
 // +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=clrproviders,verbs=get;list;watch
-// +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=clrproviders/status,verbs=get;patch;update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch;update;delete
-// +kubebuilder:rbac:groups="",resources=configmaps;persistentvolumeclaims;serviceaccounts;services,verbs=get;list;watch;create;patch;update;delete
+// +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=clrproviders/status,verbs=get;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=configmaps;persistentvolumeclaims;serviceaccounts;services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;update;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;networkpolicies,verbs=get;list;watch;create;patch;update;delete
-// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;update;delete
-// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=get;list;watch;create;patch;update;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;networkpolicies,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=get;list;watch;create;patch;delete
 
 // SetupWithManager registers the controller and its watches. Issuers,
 // Frameworks and keyrings are mapped to providers through field indexes, so
@@ -636,12 +640,34 @@ func (r *CLRProviderReconciler) reconcileAvailability(ctx context.Context, st *p
 
 var serviceMonitorGK = schema.GroupKind{Group: "monitoring.coreos.com", Kind: "ServiceMonitor"}
 
-func (r *CLRProviderReconciler) reconcileMonitoring(ctx context.Context, st *providerState) (stepResult, error) {
+// serviceMonitorRecheck is how long the absence of the ServiceMonitor kind
+// is believed: the RESTMapper asks the apiserver's discovery again on every
+// miss, which a thousand reconciles would turn into a thousand requests.
+const serviceMonitorRecheck = 5 * time.Minute
+
+// serviceMonitorsInstalled reports whether prometheus-operator's
+// ServiceMonitor kind is served, remembering a negative answer for a while.
+func (r *CLRProviderReconciler) serviceMonitorsInstalled() (bool, error) {
+	r.smMu.Lock()
+	defer r.smMu.Unlock()
+	if !r.smMissingUntil.IsZero() && r.now().Before(r.smMissingUntil) {
+		return false, nil
+	}
 	if _, err := r.Client.RESTMapper().RESTMapping(serviceMonitorGK, "v1"); err != nil {
 		if meta.IsNoMatchError(err) {
-			return stepResult{ok: true}, nil // prometheus-operator not installed
+			r.smMissingUntil = r.now().Add(serviceMonitorRecheck)
+			return false, nil
 		}
-		return stepResult{}, fmt.Errorf("looking up the ServiceMonitor kind: %w", err)
+		return false, fmt.Errorf("looking up the ServiceMonitor kind: %w", err)
+	}
+	r.smMissingUntil = time.Time{}
+	return true, nil
+}
+
+func (r *CLRProviderReconciler) reconcileMonitoring(ctx context.Context, st *providerState) (stepResult, error) {
+	installed, err := r.serviceMonitorsInstalled()
+	if err != nil || !installed {
+		return stepResult{ok: true}, err
 	}
 	sm := buildServiceMonitor(st.p)
 	if err := controllerutil.SetControllerReference(st.p, sm, r.Scheme); err != nil {
@@ -714,4 +740,3 @@ func (r *CLRProviderReconciler) deleteOwned(ctx context.Context, owner *clrv1.CL
 	}
 	return nil
 }
-

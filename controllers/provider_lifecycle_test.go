@@ -451,3 +451,36 @@ func TestOperatorMetrics(t *testing.T) {
 		return !ok, "still exported"
 	})
 }
+
+func TestProviderFailureBacksOffAndRecovers(t *testing.T) {
+	needEnv(t)
+	ns := newNamespace(t, nil)
+	p := tenant(t, ns)
+	// The schema bounds the annotations but not their keys: the apiserver
+	// rejects this Ingress, a failure the operator can only retry.
+	p.Spec.Ingress.Annotations = map[string]string{"not a valid key!": "x"}
+	if err := k8s.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	p = waitProvider(t, ns, "records", "ReconcileFailed with persisted retry state", 60*time.Second, func(p *clrv1.CLRProvider, c *metav1.Condition) bool {
+		return c.Reason == clrv1.ReasonReconcileFailed && p.Status.Failures >= 1 && p.Status.NextRetryTime != nil
+	})
+	if c := clrv1.FindCondition(p, clrv1.ConditionNetworkReady); c == nil || c.Reason != clrv1.ReasonReconcileFailed || !strings.Contains(c.Message, "Ingress") {
+		t.Errorf("NetworkReady = %+v, want ReconcileFailed naming the Ingress", c)
+	}
+	checkKstatus(t, p, p.Generation, p.Status.ObservedGeneration, "InProgress")
+	if d := p.Status.NextRetryTime.Sub(time.Now()); d > 10*time.Second {
+		t.Errorf("first retry in %s, want about 5s (±20%%)", d)
+	}
+
+	// A spec change is acted on at once, whatever the backoff.
+	patch := client.MergeFrom(p.DeepCopy())
+	p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/proxy-body-size": "8m"}
+	if err := k8s.Patch(ctx, p, patch); err != nil {
+		t.Fatal(err)
+	}
+	p = waitProviderReady(t, ns, "records")
+	if p.Status.Failures != 0 || p.Status.NextRetryTime != nil {
+		t.Errorf("retry state not cleared after success: failures %d, nextRetryTime %v", p.Status.Failures, p.Status.NextRetryTime)
+	}
+}

@@ -65,3 +65,10 @@ func Setup(ctx context.Context, mgr manager.Manager, opts Options) error {
 	}
 	return nil
 }
+
+// Leader election (--leader-elect) keeps its lock in a Lease.
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// Owner references with blockOwnerDeletion need update on the owner's
+// finalizers where OwnerReferencesPermissionEnforcement is enabled.
+// +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=clrproviders/finalizers;issuers/finalizers;frameworks/finalizers,verbs=update

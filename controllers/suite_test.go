@@ -5,18 +5,23 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
 
 	"github.com/learnerrecords/clr-operator/controllers"
 	"github.com/learnerrecords/clr-operator/internal/testenv"
@@ -68,8 +73,15 @@ func runMain(m *testing.M) int {
 	var cancel context.CancelFunc
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
+	// The operator runs as a user holding only the generated ClusterRole
+	// (config/rbac/role.yaml): a missing RBAC marker fails the tests.
+	operatorConfig, err := operatorUser(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: operator RBAC:", err)
+		return 1
+	}
 	recoverPanic := true
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+	mgr, err := ctrl.NewManager(operatorConfig, ctrl.Options{
 		Scheme:     scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},
 		Cache:      controllers.CacheOptions(nil),
@@ -141,4 +153,38 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// operatorUser creates a user bound to the generated ClusterRole only and
+// returns its REST config.
+func operatorUser(ctx context.Context) (*rest.Config, error) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "config", "rbac", "role.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.Unmarshal(raw, role); err != nil {
+		return nil, fmt.Errorf("config/rbac/role.yaml: %w", err)
+	}
+	if err := k8s.Create(ctx, role); err != nil {
+		return nil, err
+	}
+	const user = "system:serviceaccount:clr-system:clr-operator"
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "clr-operator-test"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: user}},
+	}
+	if err := k8s.Create(ctx, binding); err != nil {
+		return nil, err
+	}
+	u, err := env.Env.AddUser(envtest.User{Name: user}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return u.Config(), nil
 }

@@ -27,12 +27,18 @@ func main() {
 	var (
 		metricsAddr, probeAddr, namespaces, image, ingressNS, monitoringNS string
 		leaderElect                                                        bool
-		maxConcurrent                                                      int
+		maxConcurrent, burst                                               int
+		qps                                                                float64
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 disables it)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one of several replicas reconciles")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 10, "concurrent reconciles per controller")
+	// client-go's defaults (5 QPS) would make a thousand tenants take
+	// minutes to converge; the apiserver's priority and fairness protects
+	// it from a busy operator.
+	flag.Float64Var(&qps, "kube-api-qps", 200, "requests per second to the apiserver")
+	flag.IntVar(&burst, "kube-api-burst", 400, "request burst to the apiserver")
 	flag.StringVar(&namespaces, "namespaces", "", "comma-separated namespaces to watch (all when empty)")
 	flag.StringVar(&image, "clr-server-image", defaultServerImage, "clr-server image for CLRProviders without spec.image")
 	flag.StringVar(&ingressNS, "network-policy-ingress-namespaces", "ingress-nginx", "comma-separated namespaces whose pods may reach clr-server's API port")
@@ -44,7 +50,7 @@ func main() {
 
 	if err := run(ctrl.SetupSignalHandler(), runOptions{
 		metricsAddr: metricsAddr, probeAddr: probeAddr, leaderElect: leaderElect,
-		maxConcurrent: maxConcurrent, namespaces: splitList(namespaces),
+		maxConcurrent: maxConcurrent, namespaces: splitList(namespaces), qps: float32(qps), burst: burst,
 		build: controllers.BuildOptions{DefaultImage: image, IngressNamespaces: splitList(ingressNS), MonitoringNamespaces: splitList(monitoringNS)},
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
@@ -56,6 +62,8 @@ type runOptions struct {
 	metricsAddr, probeAddr string
 	leaderElect            bool
 	maxConcurrent          int
+	qps                    float32
+	burst                  int
 	namespaces             []string
 	build                  controllers.BuildOptions
 }
@@ -65,6 +73,7 @@ func run(ctx context.Context, o runOptions) error {
 	if err != nil {
 		return fmt.Errorf("loading kubeconfig: %w", err)
 	}
+	cfg.QPS, cfg.Burst = o.qps, o.burst
 	recoverPanic := true
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 controllers.NewScheme(),

@@ -23,8 +23,8 @@ const benchClients = 200
 // a page of 10. The baseline is the unauthenticated discovery document
 // (no database) served by the same server in the same run. "saturated"
 // sends back to back (throughput); "paced-1000rps" has each client send one
-// request every 200 ms (1,000 requests/s in all) and measures latency below
-// saturation. Client and server share the machine's cores.
+// request every 200 ms (1,000 requests/s in all; "paced-250rps" every
+// 800 ms) and measures latency below saturation. Client and server share the machine's cores.
 //
 //	go test ./internal/clrapi/ -run '^$' -bench GetCredentials -benchtime 20000x
 func BenchmarkGetCredentials(b *testing.B) {
@@ -58,6 +58,8 @@ func BenchmarkGetCredentials(b *testing.B) {
 	}{
 		{"baseline-discovery/saturated", "/ims/clr/v2p0/discovery", false, 0},
 		{"credentials/saturated", "/ims/clr/v2p0/credentials?limit=10", true, 0},
+		{"baseline-discovery/paced-250rps", "/ims/clr/v2p0/discovery", false, benchClients * time.Second / 250},
+		{"credentials/paced-250rps", "/ims/clr/v2p0/credentials?limit=10", true, benchClients * time.Second / 250},
 		{"baseline-discovery/paced-1000rps", "/ims/clr/v2p0/discovery", false, benchClients * time.Second / 1000},
 		{"credentials/paced-1000rps", "/ims/clr/v2p0/credentials?limit=10", true, benchClients * time.Second / 1000},
 	} {

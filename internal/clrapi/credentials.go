@@ -49,7 +49,11 @@ func (a *API) getCredentials(w http.ResponseWriter, r *http.Request) {
 	// The body is written by hand: json.Marshal would compact and re-escape
 	// the stored JSON, and a credential must come back byte for byte.
 	var buf bytes.Buffer
-	buf.Grow(256 + len(creds)*2048)
+	size := 64
+	for _, c := range creds {
+		size += len(c.Data) + 3
+	}
+	buf.Grow(size)
 	buf.WriteString(`{"credential":[`)
 	n := 0
 	for _, c := range creds {
@@ -71,10 +75,17 @@ func (a *API) getCredentials(w http.ResponseWriter, r *http.Request) {
 		if n > 0 {
 			buf.WriteByte(',')
 		}
-		// A stored JWS matches the compact pattern: nothing to escape.
-		buf.WriteByte('"')
-		buf.Write(c.Data)
-		buf.WriteByte('"')
+		if jwsSafe(c.Data) {
+			// The compact alphabet needs no escaping: write it as is.
+			buf.WriteByte('"')
+			buf.Write(c.Data)
+			buf.WriteByte('"')
+		} else {
+			// Defensive: a JWS stored by another path with stray bytes
+			// (a trailing newline) must not break the JSON document.
+			b, _ := json.Marshal(string(bytes.TrimSpace(c.Data)))
+			buf.Write(b)
+		}
 		n++
 	}
 	buf.WriteString("]}\n")
@@ -86,6 +97,16 @@ func (a *API) getCredentials(w http.ResponseWriter, r *http.Request) {
 		h.Set("Link", link)
 	}
 	_, _ = w.Write(buf.Bytes())
+}
+
+// jwsSafe reports whether b holds only base64url characters and dots.
+func jwsSafe(b []byte) bool {
+	for _, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return len(b) > 0
 }
 
 // parsePaging reads limit, offset and since.

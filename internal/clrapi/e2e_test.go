@@ -305,9 +305,15 @@ func endToEnd(t *testing.T, st store.Store) {
 // TestOIDCLoginToCLRAPI logs a learner in through the test OpenID Connect
 // provider and uses the token on the CLR API.
 func TestOIDCLoginToCLRAPI(t *testing.T) {
+	for _, sf := range stores {
+		t.Run(sf.name, func(t *testing.T) { oidcLoginToCLRAPI(t, sf.open(t)) })
+	}
+}
+
+func oidcLoginToCLRAPI(t *testing.T, st store.Store) {
 	ctx := context.Background()
 	var prov *oidctest.Provider
-	e := newEnv(t, openSQLite(t), func(o *oauth.Options) {
+	e := newEnv(t, st, func(o *oauth.Options) {
 		var err error
 		prov, err = oidctest.Start(oidctest.Config{
 			ClientID: "clr-host", ClientSecret: "upstream-secret-value",
@@ -377,5 +383,45 @@ func TestPathPrefix(t *testing.T) {
 	resp, body = e.call(http.MethodGet, base+"/ims/clr/v2p0/credentials", "", "", nil)
 	if resp.StatusCode != http.StatusUnauthorized || statusInfo(t, body) != "unauthorizedrequest" {
 		t.Fatalf("credentials under a prefix without a token: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestDiscoveryAddPath documents another package's operations in the
+// service description.
+func TestDiscoveryAddPath(t *testing.T) {
+	e := newEnv(t, openSQLite(t), nil)
+	e.api.Discovery().AddPath("/issuing/v1/records", map[string]any{
+		"post": map[string]any{"operationId": "postRecord", "security": []map[string]any{{"OAuth2CC": []string{oauth.ScopeIssue}}},
+			"responses": map[string]any{"201": map[string]any{"description": "issued"}}},
+	})
+	e.api.Discovery().AddSchema("LearningRecord", map[string]any{"type": "object"})
+	_, body := e.call(http.MethodGet, "/discovery", "", "", nil)
+	var doc struct {
+		Paths map[string]struct {
+			Servers []struct {
+				URL string `json:"url"`
+			} `json:"servers"`
+			Post map[string]any `json:"post"`
+		} `json:"paths"`
+		Components struct {
+			Schemas         map[string]any `json:"schemas"`
+			SecuritySchemes map[string]any `json:"securitySchemes"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	p, ok := doc.Paths["/issuing/v1/records"]
+	if !ok || p.Post["operationId"] != "postRecord" || len(p.Servers) != 1 || p.Servers[0].URL != e.srv.URL {
+		t.Fatalf("added path: %+v", p)
+	}
+	if _, ok := doc.Components.Schemas["LearningRecord"]; !ok {
+		t.Fatal("added schema missing")
+	}
+	if _, ok := doc.Components.SecuritySchemes["OAuth2CC"]; !ok {
+		t.Fatal("OAuth2CC security scheme missing")
+	}
+	if _, ok := doc.Paths["/credentials"]; !ok {
+		t.Fatal("CLR paths lost")
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/learnerrecords/clr-operator/internal/issuing"
@@ -29,7 +31,12 @@ func bulkLine(t *testing.T, key, learner string) []byte {
 
 func postBulk(t *testing.T, env *issuingtest.Env, body []byte) []issuing.BulkResult {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, env.URL+issuing.PathBulk, bytes.NewReader(body))
+	return postBulkQuery(t, env, body, "")
+}
+
+func postBulkQuery(t *testing.T, env *issuingtest.Env, body []byte, query string) []issuing.BulkResult {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, env.URL+issuing.PathBulk+query, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	resp, err := env.Registrar.Do(req)
 	if err != nil {
@@ -65,7 +72,11 @@ func countCredentials(t *testing.T, env *issuingtest.Env, learner string) int {
 }
 
 func TestBulkNDJSONRetriedLineIssuesOnce(t *testing.T) {
-	env := issuingtest.Start(t, issuingtest.Options{})
+	stores(t, testBulkNDJSON)
+}
+
+func testBulkNDJSON(t *testing.T, opts issuingtest.Options) {
+	env := issuingtest.Start(t, opts)
 	var body bytes.Buffer
 	for i := range 5 {
 		body.Write(bulkLine(t, fmt.Sprintf("k-%d", i), fmt.Sprintf("learner-%d", i)))
@@ -109,6 +120,20 @@ func TestBulkNDJSONRetriedLineIssuesOnce(t *testing.T) {
 	}
 	if n := countCredentials(t, env, "x"); n != 0 {
 		t.Errorf("failed line stored %d credentials", n)
+	}
+	// Bulk results are compact (ids); ?include=credentials adds the signed
+	// credentials, which verify.
+	var compact issuing.IssueResponse
+	if err := json.Unmarshal(first[0].Result, &compact); err != nil || len(compact.Records) != 2 || compact.Records[0].Credential.ID == "" || compact.Records[0].Credential.Credential != nil {
+		t.Errorf("compact result %s (%v)", first[0].Result, err)
+	}
+	full := postBulkQuery(t, env, append(bulkLine(t, "k-full", "learner-full"), '\n'), "?include=credentials")
+	var fullResp issuing.IssueResponse
+	if err := json.Unmarshal(full[0].Result, &fullResp); err != nil || len(fullResp.Records) != 2 {
+		t.Fatalf("full result %s (%v)", full[0].Result, err)
+	}
+	for _, r := range fullResp.Records {
+		requireVerified(t, env, credentialBytes(t, r.Credential))
 	}
 	// A reused key with different content is refused, nothing issued.
 	other := bulkLine(t, "k-2", "someone-else")
@@ -203,4 +228,54 @@ func TestIssueRejectsBadRequestsAndStoresNothing(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("no token: %d", resp.StatusCode)
 	}
+}
+
+// TestConcurrentRetriesIssueOnce: the same request with the same key sent
+// by 8 clients at once (a client retrying on timeouts against several
+// replicas) issues once; every caller gets the same result.
+func TestConcurrentRetriesIssueOnce(t *testing.T) {
+	stores(t, func(t *testing.T, opts issuingtest.Options) {
+		env := issuingtest.Start(t, opts)
+		body, _ := json.Marshal(sampleRequest("race"))
+		results := make(chan []byte, 8)
+		statuses := make(chan int, 8)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest(http.MethodPost, env.URL+issuing.PathRecords, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Idempotency-Key", "race-key")
+				resp, err := env.Registrar.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				data, _ := io.ReadAll(resp.Body)
+				statuses <- resp.StatusCode
+				results <- data
+			}()
+		}
+		wg.Wait()
+		close(results)
+		close(statuses)
+		for st := range statuses {
+			if st != http.StatusCreated {
+				t.Errorf("status %d", st)
+			}
+		}
+		var first []byte
+		for r := range results {
+			if first == nil {
+				first = r
+			} else if !bytes.Equal(first, r) {
+				t.Error("callers got different results")
+			}
+		}
+		if n := countCredentials(t, env, "race"); n != 6 {
+			t.Errorf("%d credentials issued, want 6 (once)", n)
+		}
+	})
 }

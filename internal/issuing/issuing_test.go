@@ -313,7 +313,11 @@ func TestCLRFrameworkLayer(t *testing.T) {
 }
 
 func TestPartialCLR(t *testing.T) {
-	env := issuingtest.Start(t, issuingtest.Options{})
+	stores(t, testPartialCLR)
+}
+
+func testPartialCLR(t *testing.T, opts issuingtest.Options) {
+	env := issuingtest.Start(t, opts)
 	issued := issue(t, env, sampleRequest("jane"), nil)
 	chosen := []string{issued.Records[0].Credential.ID, issued.Records[4].Credential.ID}
 	clr := assemble(t, env, "jane", map[string]any{"credentials": chosen, "format": "DataIntegrity"})

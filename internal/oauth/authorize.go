@@ -47,12 +47,12 @@ var pkceVerifier = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 // sent back to the client's redirect URI, which is known to be genuine.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	for _, p := range []string{"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method"} {
+	// Repeated client_id or redirect_uri make the redirect target
+	// ambiguous: shown to the user, not redirected (RFC 6749 §3.1).
+	for _, p := range []string{"client_id", "redirect_uri"} {
 		if len(q[p]) > 1 {
-			if p == "client_id" || p == "redirect_uri" {
-				s.errorPage(w, http.StatusBadRequest, "The request repeats the "+p+" parameter.")
-				return
-			}
+			s.errorPage(w, http.StatusBadRequest, "The request repeats the "+p+" parameter.")
+			return
 		}
 	}
 	clientID := q.Get("client_id")

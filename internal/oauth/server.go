@@ -210,6 +210,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p+PathRegister, s.register)
 	mux.HandleFunc("GET "+p+PathAuthorize, s.authorize)
 	forms := http.NewCrossOriginProtection()
+	// Behind a proxy that rewrites Host, the public origin is still ours.
+	_ = forms.AddTrustedOrigin(s.base.Scheme + "://" + s.base.Host)
 	mux.Handle("POST "+p+PathLogin, forms.Handler(http.HandlerFunc(s.devLogin)))
 	mux.Handle("POST "+p+PathDecision, forms.Handler(http.HandlerFunc(s.decision)))
 	mux.HandleFunc("GET "+p+PathCallback, s.callback)

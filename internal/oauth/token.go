@@ -273,13 +273,16 @@ func (s *Server) issueTokens(w http.ResponseWriter, r *http.Request, client *aut
 	now := s.now().UTC()
 	access := newSecret()
 	resp := tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(s.opts.AccessTokenTTL.Seconds()), Scope: strings.Join(scopes, " ")}
-	// Two inserts without a transaction: should the second fail, the first
-	// token was never handed out, and nobody can present it.
-	err := s.store.CreateToken(r.Context(), s.newToken(store.TokenAccess, access, client.id, subject, scopes, grantID, now))
-	if err == nil && withRefresh {
-		resp.RefreshToken = newSecret()
-		err = s.store.CreateToken(r.Context(), s.newToken(store.TokenRefresh, resp.RefreshToken, client.id, subject, scopes, grantID, now))
-	}
+	err := s.store.InTx(r.Context(), func(tx store.Store) error {
+		if err := tx.CreateToken(r.Context(), s.newToken(store.TokenAccess, access, client.id, subject, scopes, grantID, now)); err != nil {
+			return err
+		}
+		if withRefresh {
+			resp.RefreshToken = newSecret()
+			return tx.CreateToken(r.Context(), s.newToken(store.TokenRefresh, resp.RefreshToken, client.id, subject, scopes, grantID, now))
+		}
+		return nil
+	})
 	if err != nil {
 		s.log.Error("storing tokens", "err", err)
 		writeOAuthError(w, http.StatusInternalServerError, "server_error", "the server could not issue tokens")

@@ -45,7 +45,7 @@ type Server struct {
 // installHint is the message when PostgreSQL is missing.
 const installHint = "PostgreSQL server binaries (initdb, postgres) not found in PATH or /usr/lib/postgresql/*/bin: run hack/install-deps.sh"
 
-// FindBinDir locates the directory holding initdb, pg_ctl and postgres.
+// FindBinDir locates the directory holding initdb and postgres.
 func FindBinDir() (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
 		if real, err := filepath.EvalSymlinks(p); err == nil {
@@ -207,8 +207,8 @@ func (s *Server) run(name string, args ...string) ([]byte, error) {
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
-	// pg_ctl start leaves the postmaster running; it must not hold our
-	// pipes open, which -l (log file) ensures.
+	// Only short-lived tools (initdb) run here; the postmaster is started
+	// by startPostgres.
 	err := cmd.Run()
 	return out.Bytes(), err
 }
@@ -249,8 +249,8 @@ func (s *Server) Stop() error {
 	return errors.Join(err, os.RemoveAll(s.Dir))
 }
 
-// Ready waits until the server accepts connections (pg_ctl -w already
-// does; kept for callers that restart it).
+// Ready waits until the server accepts connections (Start has already
+// waited; useful to callers that share the server across goroutines).
 func (s *Server) Ready(ctx context.Context) error {
 	for {
 		conn, err := pgx.Connect(ctx, s.DSN("postgres"))

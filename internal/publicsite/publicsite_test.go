@@ -276,3 +276,50 @@ func TestKeyRotationKeepsOldCredentialsVerifiable(t *testing.T) {
 		}
 	}
 }
+
+// TestLearnerSharesPartialCLR: the learner signs in (authorization code
+// grant with PKCE, development login), assembles a partial CLR of the
+// records she chooses, and shares it; she cannot share someone else's.
+func TestLearnerSharesPartialCLR(t *testing.T) {
+	env := issuingtest.Start(t, issuingtest.Options{})
+	issued := issue(t, env, "DataIntegrity")
+	ana := env.Learner(t, "ana")
+	resp, data := do(t, ana, http.MethodPost, env.URL+"/issuing/v1/me/clr", map[string]any{"credentials": []string{issued.Records[1].Credential.ID}})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("learner CLR: %d %s", resp.StatusCode, data)
+	}
+	var c issuing.IssuedCredential
+	_ = json.Unmarshal(data, &c)
+	resp, data = do(t, ana, http.MethodPost, env.URL+"/issuing/v1/me/share-links", map[string]any{"credential": c.ID})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("learner share link: %d %s", resp.StatusCode, data)
+	}
+	var link struct{ URL string }
+	_ = json.Unmarshal(data, &link)
+	code, html := page(t, link.URL)
+	for _, want := range []string{"partial: the learner chose", "Newsroom intern", "Verified:"} {
+		if code != 200 || !strings.Contains(html, want) {
+			t.Errorf("partial CLR page (%d) lacks %q", code, want)
+		}
+	}
+	if strings.Contains(html, "Literacy tutor") {
+		t.Error("partial CLR page shows a record the learner left out")
+	}
+	// Another learner cannot share Ana's credential; a registrar token is
+	// not a learner's.
+	bob := env.Learner(t, "bob")
+	if resp, _ := do(t, bob, http.MethodPost, env.URL+"/issuing/v1/me/share-links", map[string]any{"credential": c.ID}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("bob sharing ana's CLR: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, env.Registrar, http.MethodPost, env.URL+"/issuing/v1/me/share-links", map[string]any{"credential": c.ID}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("registrar on /me: %d", resp.StatusCode)
+	}
+	// Bob withdrawing Ana's link: not found; Ana withdrawing it: gone.
+	token := strings.TrimPrefix(link.URL, env.URL+"/share/")
+	if resp, _ := do(t, bob, http.MethodDelete, env.URL+"/issuing/v1/me/share-links/"+token, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("bob withdrawing ana's link: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, ana, http.MethodDelete, env.URL+"/issuing/v1/me/share-links/"+token, nil); resp.StatusCode != http.StatusNoContent {
+		t.Errorf("ana withdrawing her link: %d", resp.StatusCode)
+	}
+}

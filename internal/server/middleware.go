@@ -108,6 +108,7 @@ type middleware struct {
 	metrics *httpMetrics
 	limiter *rateLimiter
 	maxBody int64
+	limits  map[string]int64 // per "METHOD /path" overrides of maxBody
 	now     func() time.Time
 }
 
@@ -122,7 +123,11 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 		r = r.WithContext(app.WithRequestID(r.Context(), id))
 		// inner is the request the mux sees; the mux records the matched
 		// pattern on it, which labels the metrics.
-		inner := app.WithBodyLimit(r, m.maxBody)
+		limit, ok := m.limits[r.Method+" "+r.URL.Path]
+		if !ok {
+			limit = m.maxBody
+		}
+		inner := app.WithBodyLimit(r, limit)
 		rec := &statusRecorder{ResponseWriter: w}
 		m.metrics.inflight.Inc()
 		defer func() {
@@ -220,6 +225,7 @@ type bucket struct {
 	last   time.Time
 }
 
+// newRateLimiter returns nil (no limit) for a rate <= 0.
 func newRateLimiter(rate float64) *rateLimiter {
 	if rate <= 0 {
 		return nil

@@ -145,6 +145,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		PublicURL:   cfg.Server.PublicURL,
 		BasePath:    basePath,
 		ContextsDir: cfg.ContextsDir,
+		BodyLimits:  map[string]int64{},
 	}
 
 	mux := http.NewServeMux()
@@ -160,6 +161,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		metrics: newHTTPMetrics(reg),
 		limiter: newRateLimiter(cfg.Server.RateLimit),
 		maxBody: cfg.Server.MaxBodyBytes,
+		limits:  deps.BodyLimits,
 		now:     opts.Now,
 	}
 	return &Server{
@@ -236,6 +238,7 @@ func (s *Server) Serve(ctx context.Context, api, metrics net.Listener) error {
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWatch()
 	go s.deps.Keys.Watch(watchCtx, s.opts.KeyWatchInterval)
+	go s.janitor(watchCtx)
 
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {
@@ -277,6 +280,33 @@ func (s *Server) Serve(ctx context.Context, api, metrics net.Listener) error {
 	}
 	s.log.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// janitorInterval is how often expired tokens, codes and sessions are
+// deleted; expiredRetention keeps them a while past expiry so that a late
+// replay is still recognised (and answered as a replay) rather than as an
+// unknown token.
+const (
+	janitorInterval  = 15 * time.Minute
+	expiredRetention = 24 * time.Hour
+)
+
+func (s *Server) janitor(ctx context.Context) {
+	t := time.NewTicker(janitorInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.deps.Store.DeleteExpiredTokens(ctx, s.opts.Now().Add(-expiredRetention))
+			if err != nil {
+				s.log.Warn("delete expired tokens", "error", err.Error())
+			} else if n > 0 {
+				s.log.Info("deleted expired tokens, codes and sessions", "count", n)
+			}
+		}
+	}
 }
 
 // Close releases the store. Serve calls it; call it yourself only when not

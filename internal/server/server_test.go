@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/learnerrecords/clr-operator/internal/credential/keys"
 	"github.com/learnerrecords/clr-operator/internal/server"
 	"github.com/learnerrecords/clr-operator/internal/server/app"
 )
@@ -87,7 +89,7 @@ func start(t *testing.T, mounts []server.Mount, tweak func(*app.Deps)) *running 
 	logs := &syncBuffer{}
 	srv, err := server.New(context.Background(), server.Options{
 		Config: cfg, Secrets: secrets, Logger: server.NewLogger(logs, -4), Mounts: mounts,
-		ShutdownTimeout: 20 * time.Second,
+		ShutdownTimeout: 20 * time.Second, KeyWatchInterval: 50 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +135,15 @@ func get(t *testing.T, url string, header ...string) (*http.Response, string) {
 func testMounts(release chan struct{}) []server.Mount {
 	return []server.Mount{{Name: "test", Mount: func(d *app.Deps, mux *http.ServeMux) error {
 		mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("kaboom") })
+		d.BodyLimits["POST /stream"] = 0
+		mux.HandleFunc("POST /stream", func(w http.ResponseWriter, r *http.Request) {
+			n, err := io.Copy(io.Discard, r.Body)
+			if err != nil {
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				return
+			}
+			fmt.Fprint(w, n)
+		})
 		mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Query().Get("big") != "" {
 				app.SetBodyLimit(r, 1<<20)
@@ -268,6 +279,9 @@ func TestMiddleware(t *testing.T) {
 	if c := post("/echo?big=1", 100000); c != 200 {
 		t.Fatalf("raised limit: %d", c)
 	}
+	if c := post("/stream", 200000); c != 200 {
+		t.Fatalf("route with no body limit: %d", c)
+	}
 
 	// Access log: JSON, with the request id and route, never the token.
 	logs := r.logs.String()
@@ -402,5 +416,56 @@ func TestRealHandlersMounted(t *testing.T) {
 	_, body = get(t, r.metrics+"/metrics")
 	if !strings.Contains(body, `route="GET /ims/clr/v2p0/discovery"`) {
 		t.Fatal("route label missing for a real handler")
+	}
+}
+
+// TestKeyRenewalWhileServing replaces tls.key under a running server: the
+// watcher started by Serve swaps the key, the JWKS then publishes both keys
+// (the new one first), and the metrics name the new kid.
+func TestKeyRenewalWhileServing(t *testing.T) {
+	r := start(t, nil, nil)
+	issuer := r.srv.Deps().Config.Issuers[0]
+	ik, _ := r.srv.Deps().Keys.Issuer(issuer.Name)
+	oldKID := ik.Current().KID
+
+	k, err := keys.Generate(keys.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey, _ := keys.MarshalPrivateKeyPEM(k)
+	newKID, _ := keys.Thumbprint(k.Public())
+	tmp := filepath.Join(issuer.Signing.KeyDir, ".tls.key.new")
+	if err := os.WriteFile(tmp, pemKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(issuer.Signing.KeyDir, "tls.key")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, body := get(t, r.api+"/.well-known/jwks.json")
+		if strings.Contains(body, newKID) {
+			if !strings.Contains(body, oldKID) {
+				t.Fatalf("the retired key is no longer published: %s", body)
+			}
+			if strings.Index(body, newKID) > strings.Index(body, oldKID) {
+				t.Fatalf("the new key is not listed first: %s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("JWKS never published the renewed key %s: %s", newKID, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ik.Current().KID != newKID {
+		t.Fatalf("current kid %s, want %s", ik.Current().KID, newKID)
+	}
+	_, metrics := get(t, r.metrics+"/metrics")
+	if !strings.Contains(metrics, `kid="`+newKID+`"`) || !strings.Contains(metrics, `clr_signing_keys_published{issuer="dev-university"} 2`) {
+		t.Fatal("metrics do not reflect the renewal")
+	}
+	if strings.Contains(r.logs.String(), "PRIVATE KEY") {
+		t.Fatal("key material logged")
 	}
 }

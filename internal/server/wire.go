@@ -63,6 +63,11 @@ func mountAll(d *app.Deps, mux *http.ServeMux) error {
 		return err
 	}
 
+	// Bulk issuance streams NDJSON (100,000 records are ~100 MB); its
+	// handler bounds each line, so the server-wide body limit must not
+	// cut the stream.
+	d.BodyLimits["POST "+d.BasePath+issuing.PathBulk] = bulkMaxBody
+
 	oa.Register(mux)
 	api.Register(mux)
 	issuing.NewHandler(host.Issuing, oa, d.BasePath, cfg.Server.MaxBodyBytes, d.Logger).Register(mux)
@@ -72,6 +77,9 @@ func mountAll(d *app.Deps, mux *http.ServeMux) error {
 	site.Register(mux)
 	return nil
 }
+
+// bulkMaxBody bounds one bulk issuance request.
+const bulkMaxBody = 2 << 30
 
 func oauthOptions(d *app.Deps) oauth.Options {
 	cfg := d.Config

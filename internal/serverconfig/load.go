@@ -24,7 +24,7 @@ const (
 	DefaultReadTimeout          = 2 * time.Minute
 	DefaultWriteTimeout         = 5 * time.Minute
 	DefaultMaxBodyBytes         = 10 << 20
-	DefaultRateLimit            = 200.0
+	DefaultRateLimit            = 500.0
 	DefaultAccessTokenTTL       = time.Hour
 	DefaultRefreshTokenTTL      = 30 * 24 * time.Hour
 	DefaultAuthorizationCodeTTL = 600 * time.Second
@@ -162,7 +162,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	return nil
 }
 
-// ApplyDefaults fills unset optional fields.
+// ApplyDefaults fills unset optional fields. A negative Server.RateLimit
+// (no rate limit, e.g. for load tests) is kept as is.
 func (c *Config) ApplyDefaults() {
 	s := &c.Server
 	if s.Listen == "" {
@@ -274,9 +275,6 @@ func (c *Config) Validate() error {
 	}
 	if s.MaxBodyBytes < 0 {
 		bad("server.maxBodyBytes", "must not be negative")
-	}
-	if s.RateLimit < 0 {
-		bad("server.rateLimit", "must not be negative (0 means the default of %g per second)", DefaultRateLimit)
 	}
 
 	switch c.Storage.Driver {

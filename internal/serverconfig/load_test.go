@@ -147,7 +147,6 @@ func TestValidationNamesFields(t *testing.T) {
 		{"code ttl", func(c *Config) { c.OAuth.AuthorizationCodeTTL.Duration = time.Hour }, "oauth.authorizationCodeTTL:"},
 		{"issuing client scopes", func(c *Config) { c.OAuth.IssuingClients[0].Scopes = nil }, "oauth.issuingClients[0].scopes:"},
 		{"secrets", func(c *Config) { c.SecretsFile = "" }, "secretsFile: required"},
-		{"rate limit", func(c *Config) { c.Server.RateLimit = -1 }, "server.rateLimit:"},
 	}
 	for _, tc := range cases {
 		c := base()
@@ -168,12 +167,15 @@ func TestValidationNamesFields(t *testing.T) {
 }
 
 func TestDevNeedsNoOIDCOrSecrets(t *testing.T) {
-	c := &Config{APIVersion: APIVersion, Dev: true, Server: Server{Listen: "127.0.0.1:8080", DataDir: "d"},
+	c := &Config{APIVersion: APIVersion, Dev: true, Server: Server{Listen: "127.0.0.1:8080", DataDir: "d", RateLimit: -1},
 		Issuers: []Issuer{{Name: "dev", Profile: map[string]any{"name": "Dev"},
 			Signing: Signing{Algorithm: "Ed25519", KeyDir: "k", ProofFormats: []string{ProofVCJWT}}}}}
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	if c.Server.RateLimit != -1 {
+		t.Fatalf("a disabled rate limit was replaced by %g", c.Server.RateLimit)
 	}
 	if c.Server.PublicURL != "http://127.0.0.1:8080" {
 		t.Fatalf("dev public URL %q", c.Server.PublicURL)
@@ -261,5 +263,16 @@ func TestFrameworkValidation(t *testing.T) {
 	_, err := LoadFramework(p)
 	if err == nil || !strings.Contains(err.Error(), "competencies[1].parent") || !strings.Contains(err.Error(), `levels[1].id: duplicate "e"`) {
 		t.Fatalf("framework errors: %v", err)
+	}
+}
+
+// TestExampleFile keeps the documented example loadable.
+func TestExampleFile(t *testing.T) {
+	c, err := Load(filepath.Join("testdata", "clr-server.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Storage.Driver != StoragePostgres || c.Issuers[0].Signing.KeyringFile == "" || c.OAuth.RefreshTokenTTL.Duration != 720*time.Hour {
+		t.Fatalf("example parsed as %+v", c)
 	}
 }

@@ -42,6 +42,9 @@ const ListSize = status.MinEntries
 // list is re-signed before it expires.
 const ListValidity = 24 * time.Hour
 
+// ClockSkew is how far a list credential's validFrom precedes its signing.
+const ClockSkew = time.Minute
+
 // Errors of status changes.
 var (
 	// ErrNotIssuedHere: only credentials issued by this host have status.
@@ -370,7 +373,11 @@ func (s *Service) signList(ctx context.Context, tx store.Store, listID string, n
 			return nil, fmt.Errorf("status list %s: %w", listID, err)
 		}
 	}
-	cred, err := list.Credential(now, now.Add(ListValidity))
+	// validFrom is backdated by ClockSkew: a list is often signed while a
+	// verifier is working (lazily, on its fetch), and a verifier whose clock
+	// (or whose "now", taken when it started) is a second behind would
+	// otherwise find the list "not yet valid" and the status unknown.
+	cred, err := list.Credential(now.Add(-ClockSkew), now.Add(ListValidity))
 	if err != nil {
 		return nil, err
 	}

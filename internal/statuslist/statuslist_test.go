@@ -228,7 +228,21 @@ func TestRevokeSuspendReinstate(t *testing.T) {
 // TestSingleEntryMode: the default, schema-valid credentialStatus (one
 // revocation entry): revocation works end to end, suspension is refused.
 func TestSingleEntryMode(t *testing.T) {
-	env := issuingtest.Start(t, issuingtest.Options{})
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) { testSingleEntryMode(t, db) })
+	}
+}
+
+func testSingleEntryMode(t *testing.T, db string) {
+	opts := issuingtest.Options{}
+	if db == "postgres" {
+		dsn, err := pg.NewDatabase(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.PostgresDSN = dsn
+	}
+	env := issuingtest.Start(t, opts)
 	id, raw := issueOne(t, env, "sam", "DataIntegrity")
 	st, rep := statusOf(t, env, raw)
 	if st != "valid" || !rep.Verified {

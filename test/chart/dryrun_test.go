@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -26,7 +28,7 @@ import (
 // the chart's objects need: cert-manager's (the operator's RBAC names its
 // kinds) and prometheus-operator's ServiceMonitor and PrometheusRule, read
 // from their Go modules (paths from hack/test-env.sh).
-func startAPIServer(t *testing.T) *rest.Config {
+func startAPIServer(t *testing.T) (*envtest.Environment, *rest.Config) {
 	t.Helper()
 	assets := requireEnv(t, envAssets)
 	cmCRDs := requireEnv(t, envCMCRDs)
@@ -53,7 +55,7 @@ func startAPIServer(t *testing.T) *rest.Config {
 			t.Errorf("stopping envtest: %v", err)
 		}
 	})
-	return cfg
+	return env, cfg
 }
 
 // TestServerSideDryRun sends every object of every variant to a real
@@ -64,7 +66,7 @@ func startAPIServer(t *testing.T) *rest.Config {
 // Standard as the apiserver's PodSecurity admission enforces it, and the
 // namespaced RBAC split against the apiserver's discovery.
 func TestServerSideDryRun(t *testing.T) {
-	cfg := startAPIServer(t)
+	env, cfg := startAPIServer(t)
 	ctx := context.Background()
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -127,6 +129,54 @@ func TestServerSideDryRun(t *testing.T) {
 		}
 	})
 
+	t.Run("helm-install-upgrade-uninstall", func(t *testing.T) {
+		// A real release: install, upgrade (the CRDs are templates, so
+		// helm applies them again), uninstall (crds.keep leaves them).
+		user, err := env.AddUser(envtest.User{Name: "chart-test", Groups: []string{"system:masters"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kc, err := user.KubeConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+		if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		helm := func(args ...string) {
+			t.Helper()
+			if _, err := runHelm(t, append(args, "--kubeconfig", kubeconfig)...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		helm("install", releaseName, chartRelPath, "--namespace", releaseNS)
+		crd, err := dyn.Resource(crdGVR).Get(ctx, "clrproviders.clr.learnerrecords.io", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("after helm install: %v", err)
+		}
+		if crd.GetLabels()["app.kubernetes.io/managed-by"] != "Helm" {
+			t.Errorf("CRD labels %v: not managed by the release", crd.GetLabels())
+		}
+		helm("upgrade", releaseName, chartRelPath, "--namespace", releaseNS, "--set", "maxConcurrentReconciles=5", "--set", "prometheusRule.enabled=true")
+		dep, err := cs.AppsV1().Deployments(releaseNS).Get(ctx, "clr-operator", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if args := dep.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--max-concurrent-reconciles=5") {
+			t.Errorf("after helm upgrade the args are %v", args)
+		}
+		helm("uninstall", releaseName, "--namespace", releaseNS)
+		for _, name := range []string{"clrproviders.clr.learnerrecords.io", "frameworks.clr.learnerrecords.io", "issuers.clr.learnerrecords.io"} {
+			if _, err := dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{}); err != nil {
+				t.Errorf("CRD %s after helm uninstall with crds.keep: %v", name, err)
+			}
+		}
+		if _, err := cs.AppsV1().Deployments(releaseNS).Get(ctx, "clr-operator", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("the operator Deployment survived helm uninstall: %v", err)
+		}
+	})
+
 	t.Run("pod-security-is-enforced", func(t *testing.T) {
 		// The check above can fail: the same pod without its security
 		// settings is refused.
@@ -170,6 +220,8 @@ func TestServerSideDryRun(t *testing.T) {
 		check("Role", "clr-operator-manager", true)
 	})
 }
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 // dryRunApply sends obj as a server-side apply with dryRun=All.
 func dryRunApply(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapper, obj *unstructured.Unstructured) error {

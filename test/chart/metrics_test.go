@@ -97,14 +97,24 @@ func definedMetrics(t *testing.T) map[string]bool {
 	return names
 }
 
-// checkExpr fails for each metric of expr that no Go source defines.
-// Histogram and summary series (_bucket, _sum, _count) resolve to their
-// family.
+// checkExpr fails for each problem exprProblems finds.
 func checkExpr(t *testing.T, defined map[string]bool, where, expr string) {
 	t.Helper()
-	found := promqlMetric.FindAllString(promqlString.ReplaceAllString(expr, `""`), -1)
+	for _, p := range exprProblems(defined, expr) {
+		t.Errorf("%s: %s (expr %q)", where, p, expr)
+	}
+}
+
+// exprProblems lists the metrics of expr that no Go source defines
+// (histogram and summary series _bucket, _sum, _count resolve to their
+// family) and unbalanced brackets, a cheap syntax check without linking
+// Prometheus's parser.
+func exprProblems(defined map[string]bool, expr string) []string {
+	var problems []string
+	bare := promqlString.ReplaceAllString(expr, `""`)
+	found := promqlMetric.FindAllString(bare, -1)
 	if len(found) == 0 {
-		t.Errorf("%s: no metric of ours in %q", where, expr)
+		problems = append(problems, "no metric of ours")
 	}
 	for _, m := range found {
 		base := m
@@ -114,7 +124,41 @@ func checkExpr(t *testing.T, defined map[string]bool, where, expr string) {
 			}
 		}
 		if !defined[base] {
-			t.Errorf("%s: metric %s is not defined in the Go sources (expr %q)", where, m, expr)
+			problems = append(problems, "metric "+m+" is not defined in the Go sources")
+		}
+	}
+	var stack []rune
+	pairs := map[rune]rune{')': '(', ']': '[', '}': '{'}
+	for _, r := range bare {
+		switch r {
+		case '(', '[', '{':
+			stack = append(stack, r)
+		case ')', ']', '}':
+			if len(stack) == 0 || stack[len(stack)-1] != pairs[r] {
+				return append(problems, "unbalanced "+string(r))
+			}
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if len(stack) > 0 {
+		problems = append(problems, "unclosed "+string(stack[len(stack)-1]))
+	}
+	return problems
+}
+
+// TestExprProblems shows the checks above can fail.
+func TestExprProblems(t *testing.T) {
+	defined := map[string]bool{"clr_tenant_ready": true, "clr_http_request_duration_seconds": true}
+	for expr, want := range map[string]int{
+		`clr_tenant_ready == 0`: 0,
+		`histogram_quantile(0.99, sum by (le) (rate(clr_http_request_duration_seconds_bucket{route!~"x(}"}[5m])))`: 0,
+		`clr_tenant_readyy == 0`:                1,
+		`sum(rate(clr_http_requests_total[5m])`: 2,
+		`up == 0`:                               1,
+		`clr_tenant_ready{namespace="a"} / clr_tenant_info`: 1,
+	} {
+		if got := exprProblems(defined, expr); len(got) != want {
+			t.Errorf("exprProblems(%q) = %v, want %d problem(s)", expr, got, want)
 		}
 	}
 }
@@ -199,9 +243,9 @@ type dashboard struct {
 }
 
 type panel struct {
-	ID      int     `json:"id"`
-	Title   string  `json:"title"`
-	Type    string  `json:"type"`
+	ID      int    `json:"id"`
+	Title   string `json:"title"`
+	Type    string `json:"type"`
 	GridPos *struct {
 		X, Y, W, H int
 	} `json:"gridPos"`

@@ -1,6 +1,8 @@
 package dataintegrity
 
 import (
+	"reflect"
+	"sort"
 	"strings"
 	"sync"
 
@@ -120,18 +122,20 @@ func (w walker) node(elem map[string]any, active *ld.Context, key string) (map[s
 		set("@context", shallowCopy(processed))
 	}
 
-	// Type-scoped contexts, as json-gold applies them (types sorted).
+	// Type-scoped contexts, as json-gold applies them: in lexicographic
+	// order of the types, without propagation to child nodes.
 	effective, effKey := active, key
-	var scoped []string
-	typeKeys := 0
+	var scoped, types []string
+	typeKey := ""
 	for k, v := range elem {
 		if td := active.GetTermDefinition(k); (td != nil && td.ID == "@type") || k == "@type" {
 			// Several keys for @type are applied key by key; not modelled.
-			if typeKeys++; typeKeys > 1 {
+			if typeKey != "" {
 				return elem, nil
 			}
-			types, ok := typeStrings(v)
-			if !ok {
+			typeKey = k
+			var ok bool
+			if types, ok = typeStrings(v); !ok {
 				return elem, nil
 			}
 			for _, t := range types {
@@ -149,14 +153,22 @@ func (w walker) node(elem map[string]any, active *ld.Context, key string) (map[s
 		}
 	}
 	if len(scoped) > 0 {
-		sortStrings(scoped)
+		sort.Strings(scoped)
 		effKey = key + "\x02" + strings.Join(scoped, "\x01")
 		base := active
 		var err error
 		effective, err = w.cc.get(effKey, func() (*ld.Context, error) {
+			// "@propagate": false makes json-gold record the context to
+			// revert to (base) exactly as it does for type-scoped ones.
 			c := base
 			for _, t := range scoped {
-				next, err := c.Parse(base.GetTermDefinition(t).Context)
+				m := base.GetTermDefinition(t).Context.(map[string]any)
+				withProp := make(map[string]any, len(m)+1)
+				for k, v := range m {
+					withProp[k] = v
+				}
+				withProp["@propagate"] = false
+				next, err := c.Parse(withProp)
 				if err != nil {
 					return nil, err
 				}
@@ -165,7 +177,21 @@ func (w walker) node(elem map[string]any, active *ld.Context, key string) (map[s
 			return c, nil
 		})
 		if err != nil {
-			return nil, err
+			// Leave it to json-gold, which reports the error itself.
+			return elem, nil
+		}
+		// Hand json-gold the type-scoped context already processed: it
+		// becomes the node's embedded context, and the types are given as
+		// the absolute IRIs they expand to, so that json-gold finds no
+		// type-scoped context to process again. Child nodes still revert
+		// to the active context recorded in it.
+		if iris, ok := typeIRIs(active, effective, types); ok && onlyBasicKeywords(elem, active, effective) {
+			set("@context", shallowCopy(effective))
+			if _, single := elem[typeKey].(string); single {
+				set(typeKey, iris[0])
+			} else {
+				set(typeKey, iris)
+			}
 		}
 	}
 
@@ -326,7 +352,9 @@ func onlySetContainer(c []string) bool {
 }
 
 // sameMap reports whether a and b are the same map (not a copy).
-func sameMap(a, b map[string]any) bool { return mapID(a) == mapID(b) }
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer()
+}
 
 // shallowCopy returns a context sharing the cached one's term definitions
 // but with its own Values: json-gold's context processing, handed a
@@ -340,4 +368,41 @@ func shallowCopy(c *ld.Context) *ld.Context {
 		cp.Values = &v
 	}
 	return &cp
+}
+
+// typeIRIs expands types as json-gold would (in the context before the
+// type-scoped ones) and checks that each expanded IRI expands to itself in
+// the type-scoped context and names no term there.
+func typeIRIs(active, effective *ld.Context, types []string) ([]any, bool) {
+	out := make([]any, len(types))
+	for i, t := range types {
+		iri, err := active.ExpandIri(t, true, true, nil, nil)
+		if err != nil || !absoluteIRI(iri) || strings.HasPrefix(iri, "_:") {
+			return nil, false
+		}
+		if active.GetTermDefinition(iri) != nil || effective.GetTermDefinition(iri) != nil {
+			return nil, false
+		}
+		if again, err := effective.ExpandIri(iri, true, true, nil, nil); err != nil || again != iri {
+			return nil, false
+		}
+		out[i] = iri
+	}
+	return out, true
+}
+
+// onlyBasicKeywords: the node uses no keyword (or alias) but @id, @type and
+// @context, whose handling the substitution above does not change.
+func onlyBasicKeywords(elem map[string]any, contexts ...*ld.Context) bool {
+	for k := range elem {
+		if strings.HasPrefix(k, "@") && k != "@id" && k != "@type" && k != "@context" {
+			return false
+		}
+		for _, c := range contexts {
+			if td := c.GetTermDefinition(k); td != nil && strings.HasPrefix(td.ID, "@") && td.ID != "@id" && td.ID != "@type" {
+				return false
+			}
+		}
+	}
+	return true
 }

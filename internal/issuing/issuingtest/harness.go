@@ -26,6 +26,7 @@ import (
 	"github.com/learnerrecords/clr-operator/internal/credential/verify"
 	"github.com/learnerrecords/clr-operator/internal/issuing"
 	"github.com/learnerrecords/clr-operator/internal/oauth"
+	"github.com/learnerrecords/clr-operator/internal/oauth/oauthtest"
 	"github.com/learnerrecords/clr-operator/internal/publicsite"
 	"github.com/learnerrecords/clr-operator/internal/server/app"
 	"github.com/learnerrecords/clr-operator/internal/serverconfig"
@@ -273,4 +274,34 @@ func failures(rep *verify.Report, allowArray bool) []string {
 		out = append(out, "no credential in the report")
 	}
 	return out
+}
+
+// Learner registers a client (RFC 7591), logs learner in through the
+// development login with PKCE, and returns an HTTP client carrying the
+// learner's access token (authorization code grant) with scopes.
+func (e *Env) Learner(t TB, learner string, scopes ...string) *http.Client {
+	t.Helper()
+	if len(scopes) == 0 {
+		scopes = oauth.CLRScopes
+	}
+	ctx := context.Background()
+	const redirect = "http://127.0.0.1/callback"
+	resp, code, err := oauthtest.Register(ctx, e.URL+oauth.PathRegister, map[string]any{
+		"client_name": "Learner Wallet", "client_uri": "https://wallet.example", "redirect_uris": []string{redirect}, "scope": strings.Join(scopes, " "),
+	})
+	if err != nil || code != http.StatusCreated {
+		t.Fatalf("register: %d %v %v", code, resp, err)
+	}
+	cfg := oauth2.Config{ClientID: resp["client_id"].(string), ClientSecret: resp["client_secret"].(string), RedirectURL: redirect, Scopes: scopes,
+		Endpoint: oauth2.Endpoint{AuthURL: e.URL + oauth.PathAuthorize, TokenURL: e.URL + oauth.PathToken, AuthStyle: oauth2.AuthStyleInHeader}}
+	v := oauth2.GenerateVerifier()
+	back, err := oauthtest.DevLogin(ctx, oauthtest.Browser(), cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v)), learner)
+	if err != nil {
+		t.Fatalf("dev login: %v", err)
+	}
+	tok, err := cfg.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatalf("token: %v", err)
+	}
+	return cfg.Client(ctx, tok)
 }

@@ -55,6 +55,10 @@ type Deps struct {
 	BasePath  string
 	// ContextsDir is the directory of pinned JSON-LD contexts.
 	ContextsDir string
+	// BodyLimits overrides Config.Server.MaxBodyBytes for exact routes,
+	// keyed "METHOD /path" (e.g. a streamed bulk endpoint); a handler
+	// package's mount may add to it. 0 means no limit.
+	BodyLimits map[string]int64
 }
 
 // Metrics are the application collectors recorded by the handlers. The

@@ -1,0 +1,187 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
+	"github.com/learnerrecords/clr-operator/internal/serverconfig"
+)
+
+func key(kid string) serverconfig.PublishedKey {
+	return serverconfig.PublishedKey{KID: kid, Algorithm: "Ed25519", PublicKeyJWK: map[string]any{"kty": "OKP"}}
+}
+
+func TestNextKeyringRetiresAndExpires(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	retention := 48 * time.Hour
+
+	kr, next := nextKeyring("u", nil, key("a"), retention, t0)
+	if len(kr.Keys) != 1 || kr.Keys[0].KID != "a" || !next.IsZero() {
+		t.Fatalf("first key: %+v next %v", kr.Keys, next)
+	}
+	same, _ := nextKeyring("u", &kr, key("a"), retention, t0.Add(time.Hour))
+	if len(same.Keys) != 1 || same.Keys[0].RetiredAt != nil {
+		t.Fatalf("unchanged key changed the keyring: %+v", same.Keys)
+	}
+
+	kr, next = nextKeyring("u", &kr, key("b"), retention, t0.Add(time.Hour))
+	if len(kr.Keys) != 2 || kr.Keys[0].KID != "b" || kr.Keys[1].KID != "a" || !kr.Keys[1].RetiredAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("after rotation: %+v", kr.Keys)
+	}
+	if !next.Equal(t0.Add(time.Hour + retention)) {
+		t.Errorf("next expiry %v, want %v", next, t0.Add(time.Hour+retention))
+	}
+	kr, _ = nextKeyring("u", &kr, key("c"), retention, t0.Add(2*time.Hour))
+	if got := kids(kr); got != "c,b,a" {
+		t.Fatalf("two rotations: %s, want c,b,a (newest retired first)", got)
+	}
+	// a expires 1h+48h after t0; b at 2h+48h.
+	kr, next = nextKeyring("u", &kr, key("c"), retention, t0.Add(time.Hour+retention))
+	if got := kids(kr); got != "c,b" || !next.Equal(t0.Add(2*time.Hour+retention)) {
+		t.Fatalf("after a's retention: %s next %v", got, next)
+	}
+	// A key that comes back (e.g. restored Secret) is current, not retired.
+	kr, _ = nextKeyring("u", &kr, key("b"), retention, t0.Add(3*time.Hour))
+	if got := kids(kr); got != "b,c" || kr.Keys[0].RetiredAt != nil {
+		t.Fatalf("restored key: %s %+v", got, kr.Keys[0])
+	}
+}
+
+func kids(kr serverconfig.Keyring) string {
+	var s []string
+	for _, k := range kr.Keys {
+		s = append(s, k.KID)
+	}
+	return strings.Join(s, ",")
+}
+
+func TestValidateFramework(t *testing.T) {
+	spec := &clrv1.FrameworkSpec{
+		Levels: []clrv1.FrameworkLevel{{ID: "l1", Name: "L1"}},
+		Competencies: []clrv1.Competency{
+			{ID: "root", Name: "Root"},
+			{ID: "x", Name: "X", Parent: "y"},
+			{ID: "y", Name: "Y", Parent: "x"},
+			{ID: "child", Name: "Child", Parent: "root", HumanCode: "R.1"},
+		},
+	}
+	problems := validateFramework(spec)
+	if len(problems) != 1 || !strings.Contains(problems[0], "cycle") {
+		t.Fatalf("problems = %q, want one cycle", problems)
+	}
+	spec.Competencies[2].Parent = "root"
+	if p := validateFramework(spec); len(p) != 0 {
+		t.Fatalf("a tree reported problems: %q", p)
+	}
+	var deep []clrv1.Competency
+	for i := 0; i <= maxCompetencyDepth; i++ {
+		c := clrv1.Competency{ID: "c" + string(rune('a'+i)), Name: "C"}
+		if i > 0 {
+			c.Parent = deep[i-1].ID
+		}
+		deep = append(deep, c)
+	}
+	if p := validateFramework(&clrv1.FrameworkSpec{Competencies: deep}); len(p) == 0 || !strings.Contains(p[0], "deep") {
+		t.Errorf("a %d-deep tree: %q", len(deep), p)
+	}
+}
+
+func TestFrameworkSharedWith(t *testing.T) {
+	fw := &clrv1.Framework{ObjectMeta: metav1.ObjectMeta{Namespace: "consortium", Name: "f"}}
+	if ok, _, _ := frameworkSharedWith(fw, "consortium", nil); !ok {
+		t.Error("own namespace denied")
+	}
+	if ok, why, _ := frameworkSharedWith(fw, "u1", map[string]string{"member": "yes"}); ok || !strings.Contains(why, "no spec.sharing") {
+		t.Errorf("unshared framework allowed or unclear: %q", why)
+	}
+	fw.Spec.Sharing = &clrv1.FrameworkSharing{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"member": "yes"}}}
+	if ok, _, _ := frameworkSharedWith(fw, "u1", map[string]string{"member": "yes"}); !ok {
+		t.Error("selected namespace denied")
+	}
+	if ok, _, _ := frameworkSharedWith(fw, "u2", map[string]string{"member": "no"}); ok {
+		t.Error("unselected namespace allowed")
+	}
+	fw.Spec.Sharing.NamespaceSelector = &metav1.LabelSelector{}
+	if ok, _, _ := frameworkSharedWith(fw, "u3", nil); !ok {
+		t.Error("empty selector must select every namespace")
+	}
+}
+
+func TestFrameworkDigestIsContentOnly(t *testing.T) {
+	fw := &clrv1.Framework{ObjectMeta: metav1.ObjectMeta{Name: "f", Namespace: "a", Annotations: map[string]string{"x": "y"}},
+		Spec: clrv1.FrameworkSpec{Title: "T", Competencies: []clrv1.Competency{{ID: "c", Name: "C"}}}}
+	a, _ := renderFramework(fw)
+	fw2 := fw.DeepCopy()
+	fw2.Namespace, fw2.Annotations = "b", nil
+	fw2.Spec.Sharing = &clrv1.FrameworkSharing{NamespaceSelector: &metav1.LabelSelector{}}
+	b, _ := renderFramework(fw2)
+	if a.Digest != b.Digest {
+		t.Errorf("namespace, annotations or sharing changed the digest")
+	}
+	fw2.Spec.Competencies[0].Name = "C2"
+	c, _ := renderFramework(fw2)
+	if c.Digest == a.Digest {
+		t.Errorf("a content change kept the digest")
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	for _, tc := range []struct {
+		n      int32
+		jitter float64
+		want   time.Duration
+	}{{1, 0.5, 5 * time.Second}, {2, 0.5, 10 * time.Second}, {3, 0, 16 * time.Second}, {30, 0.999, retryMax * 1199 / 1000}} {
+		got := retryDelay(tc.n, tc.jitter)
+		if d := got - tc.want; d < -time.Millisecond*500 || d > time.Millisecond*500 {
+			t.Errorf("retryDelay(%d, %v) = %s, want %s", tc.n, tc.jitter, got, tc.want)
+		}
+	}
+}
+
+func TestDIDWeb(t *testing.T) {
+	for _, tc := range []struct{ host, prefix, want string }{
+		{"records.example.edu", "", "did:web:records.example.edu:issuers:u"},
+		{"records.example.edu", "/clr/v2", "did:web:records.example.edu:clr:v2:issuers:u"},
+	} {
+		if got := didWeb(tc.host, tc.prefix, "u"); got != tc.want {
+			t.Errorf("didWeb(%q, %q) = %q, want %q", tc.host, tc.prefix, got, tc.want)
+		}
+	}
+}
+
+func TestInternalSecretsGeneratedOnce(t *testing.T) {
+	p := &clrv1.CLRProvider{Spec: clrv1.CLRProviderSpec{OAuth: clrv1.ProviderOAuth{IssuingClients: []clrv1.IssuingClient{{ClientID: "sis"}}}}}
+	s1, changed, err := internalSecrets(p, nil)
+	if err != nil || !changed || s1.SessionKey == "" || s1.ClientSecrets["sis"] == "" {
+		t.Fatalf("first generation: %v %v", changed, err)
+	}
+	sec, _ := buildSecretsSecret(p, s1)
+	s2, changed, _ := internalSecrets(p, sec)
+	if changed || s2.SessionKey != s1.SessionKey || s2.TokenPepper != s1.TokenPepper || s2.ClientSecrets["sis"] != s1.ClientSecrets["sis"] {
+		t.Fatalf("existing secrets regenerated")
+	}
+	p.Spec.OAuth.IssuingClients = nil
+	s3, changed, _ := internalSecrets(p, sec)
+	if !changed || s3.ClientSecrets != nil || s3.SessionKey != s1.SessionKey {
+		t.Fatalf("removing a client: changed %v, %+v", changed, s3.ClientSecrets)
+	}
+}
+
+func TestRestartHashIgnoresKeyrings(t *testing.T) {
+	data := map[string]string{"config.json": "{}", "keyring-u.json": "k1"}
+	sec := &corev1.Secret{Data: map[string][]byte{secretsFileKey: []byte("s")}}
+	h1 := restartHash(data, sec)
+	data["keyring-u.json"] = "k2"
+	if restartHash(data, sec) != h1 {
+		t.Error("a keyring change would restart clr-server")
+	}
+	data["config.json"] = `{"x":1}`
+	if restartHash(data, sec) == h1 {
+		t.Error("a config change would not restart clr-server")
+	}
+}

@@ -1,0 +1,191 @@
+// Command localup runs the whole product on one machine with only Go (and
+// PostgreSQL's binaries): `go run ./hack/localup up|down|status`, behind
+// `make local-up` / `make local-down`.
+//
+// up builds (hack/test-env.sh, cached) and starts a real control plane as
+// detached processes (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler, kwok with one fake node, cert-manager's controllers),
+// installs the CRDs, runs the operator, creates what the samples need
+// (namespaces, Secrets, a self-signed ClusterIssuer standing in for
+// letsencrypt-prod, a PostgreSQL server, a volume for the SQLite tenant),
+// applies config/samples and waits for the tenants to be Ready. As there is
+// no kubelet to run containers, it then plays the kubelet's part for each
+// tenant: it writes the tenant's ConfigMap and Secrets into a directory
+// mirroring the pod's mounts and starts clr-server from the configuration
+// the operator rendered, rewriting only the mount-path prefixes and the
+// listen addresses.
+//
+// Everything lives under tmp/local/ in the repository (git-ignored): pid
+// files, logs, the kubeconfig, data. down stops every recorded process by
+// pid (process group) and keeps the files for inspection; the next up
+// starts from scratch.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/learnerrecords/clr-operator/internal/localcluster"
+)
+
+// Fixed loopback ports, so that the printed URLs are stable.
+const (
+	portEtcd            = 12379
+	portEtcdPeer        = 12380
+	portAPIServer       = 16443
+	portPostgres        = 15432
+	portOperatorMetrics = 18090
+	portOperatorProbes  = 18091
+	// Tenants get portTenantBase+1, +2, ... in namespace/name order, and
+	// their metrics portTenantMetricsBase+1, ...
+	portTenantBase        = 18080
+	portTenantMetricsBase = 19080
+)
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `Usage: go run ./hack/localup <command>
+
+Commands:
+  up      build and start the local control plane, the operator, the samples and each tenant's clr-server
+  down    stop everything up started (by pid) and leave no process behind
+  status  list what runs`)
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		usage()
+		os.Exit(2)
+	}
+	root, err := repoRoot()
+	if err != nil {
+		fail(err)
+	}
+	l := newLayout(root)
+	switch os.Args[1] {
+	case "up":
+		err = up(l)
+	case "down":
+		err = down(l)
+	case "status":
+		err = status(l)
+	case "-h", "--help", "help":
+		usage()
+		return
+	default:
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "localup:", err)
+	os.Exit(1)
+}
+
+// layout names the files under the state directory.
+type layout struct {
+	Root  string // repository root
+	Dir   string // tmp/local
+	sup   *localcluster.Supervisor
+	start time.Time
+}
+
+func newLayout(root string) *layout {
+	dir := filepath.Join(root, "tmp", "local")
+	return &layout{Root: root, Dir: dir, sup: localcluster.NewSupervisor(dir), start: time.Now()}
+}
+
+func (l *layout) path(elem ...string) string {
+	return filepath.Join(append([]string{l.Dir}, elem...)...)
+}
+func (l *layout) kubeconfig() string    { return l.path("kubeconfig") }
+func (l *layout) pki() localcluster.PKI { return localcluster.PKI{Dir: l.path("pki")} }
+func (l *layout) summaryFile() string   { return l.path("summary.txt") }
+
+// step prints a progress line with the time since up started.
+func (l *layout) step(format string, args ...any) {
+	fmt.Printf("[%5.1fs] %s\n", time.Since(l.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// repoRoot is the directory holding go.mod, from the working directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the repository: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func down(l *layout) error {
+	recs, err := l.sup.List()
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		fmt.Println("Nothing is running (no pid files under " + l.path("pids") + ").")
+		return nil
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i]
+		state := "stopped"
+		if !r.Running() {
+			state = "was not running"
+		}
+		if err := l.sup.Stop(r.Name, grace(r.Name)); err != nil {
+			return err
+		}
+		fmt.Printf("  %-40s pid %-7d %s\n", r.Name, r.PID, state)
+	}
+	fmt.Println("Local environment stopped. Logs and data stay under " + l.Dir + " until the next `make local-up`.")
+	return nil
+}
+
+// grace is how long a process gets to stop on its signal before SIGKILL.
+func grace(name string) time.Duration {
+	switch name {
+	case "postgres", "etcd":
+		return 15 * time.Second
+	}
+	return 10 * time.Second
+}
+
+func status(l *layout) error {
+	recs, err := l.sup.List()
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		fmt.Println("Nothing is running. Start with `make local-up`.")
+		return nil
+	}
+	running := 0
+	for _, r := range recs {
+		state := "running"
+		if r.Running() {
+			running++
+		} else {
+			state = "NOT RUNNING"
+		}
+		fmt.Printf("  %-40s pid %-7d %-12s log %s\n", r.Name, r.PID, state, r.Log)
+	}
+	fmt.Printf("%d of %d processes running.\n", running, len(recs))
+	if raw, err := os.ReadFile(l.summaryFile()); err == nil {
+		fmt.Print("\n" + string(raw))
+	}
+	return nil
+}

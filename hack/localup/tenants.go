@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
+	"github.com/learnerrecords/clr-operator/internal/localcluster"
+)
+
+// tenant is one CLRProvider run as a local clr-server process.
+type tenant struct {
+	Key         types.NamespacedName
+	Institution string
+	Port        int
+	MetricsPort int
+	// Dir holds the tenant's files; Dir/root mirrors the pod's file system
+	// (root/etc/clr/config is the config volume, and so on).
+	Dir string
+	// PublicURL is what the operator rendered (credentials, DIDs and links
+	// carry it); LocalURL is where the local process answers.
+	PublicURL string
+	LocalURL  string
+	Issuers   []string
+	Process   string
+}
+
+func (t *tenant) root() string { return filepath.Join(t.Dir, "root") }
+
+// startTenants plays the kubelet: for each provider it mirrors the pod's
+// volumes from the ConfigMap and Secrets the operator wrote, and starts
+// clr-server with the rendered configuration.
+func startTenants(ctx context.Context, l *layout, c client.Client, keys []types.NamespacedName) ([]*tenant, error) {
+	contexts, err := contextsDir(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	var tenants []*tenant
+	for i, k := range keys {
+		p := &clrv1.CLRProvider{}
+		if err := c.Get(ctx, k, p); err != nil {
+			return nil, err
+		}
+		t := &tenant{Key: k, Port: portTenantBase + i + 1, MetricsPort: portTenantMetricsBase + i + 1,
+			Dir: l.path("tenants", k.Namespace, k.Name), Process: "clr-server-" + k.Namespace + "-" + k.Name}
+		for _, is := range p.Status.Issuers {
+			t.Issuers = append(t.Issuers, is.IssuerID)
+		}
+		args, err := materialize(ctx, c, t, contexts)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", k, err)
+		}
+		l.step("starting clr-server for %s on 127.0.0.1:%d", k, t.Port)
+		if _, err := l.sup.Start(localcluster.Spec{Name: t.Process, Path: l.binPath("clr-server"), Args: args,
+			// The image's working directory is / (its contexts are at
+			// /contexts): here the mirrored root.
+			Dir: t.root(), Env: []string{"TMPDIR=" + filepath.Join(t.root(), "tmp")}}); err != nil {
+			return nil, err
+		}
+		tenants = append(tenants, t)
+	}
+	for _, t := range tenants {
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := localcluster.WaitHTTP(wctx, nil, fmt.Sprintf("http://127.0.0.1:%d/readyz", t.Port), func() error {
+			if r, err := l.sup.Get(t.Process); err != nil || !r.Running() {
+				return fmt.Errorf("clr-server of %s exited; end of %s:\n%s", t.Key, l.sup.LogPath(t.Process), localcluster.TailFile(l.sup.LogPath(t.Process), 3000))
+			}
+			return nil
+		})
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return tenants, nil
+}
+
+// materialize writes the tenant's volumes under t.root() as the kubelet
+// would mount them, and a copy of the rendered config with the mount-path
+// prefixes and the listen addresses rewritten. It returns clr-server's
+// arguments (the container's, with the config path rewritten).
+func materialize(ctx context.Context, c client.Client, t *tenant, contexts string) ([]string, error) {
+	dep := &appsv1.Deployment{}
+	if err := c.Get(ctx, t.Key, dep); err != nil {
+		return nil, fmt.Errorf("reading the Deployment the operator rendered: %w", err)
+	}
+	pod := dep.Spec.Template.Spec
+	var ctr *corev1.Container
+	for i := range pod.Containers {
+		if pod.Containers[i].Name == "clr-server" {
+			ctr = &pod.Containers[i]
+		}
+	}
+	if ctr == nil {
+		return nil, fmt.Errorf("Deployment %s has no clr-server container", t.Key)
+	}
+	volumes := map[string]corev1.Volume{}
+	for _, v := range pod.Volumes {
+		volumes[v.Name] = v
+	}
+	var mountPaths []string
+	for _, m := range ctr.VolumeMounts {
+		v, ok := volumes[m.Name]
+		if !ok {
+			return nil, fmt.Errorf("volume mount %s: no volume of that name", m.Name)
+		}
+		if m.SubPath != "" || m.SubPathExpr != "" {
+			return nil, fmt.Errorf("volume mount %s: subPath is not supported by local-up", m.Name)
+		}
+		dst := filepath.Join(t.root(), m.MountPath)
+		mountPaths = append(mountPaths, m.MountPath)
+		if err := mountVolume(ctx, c, t.Key.Namespace, v, dst); err != nil {
+			return nil, fmt.Errorf("volume %s at %s: %w", m.Name, m.MountPath, err)
+		}
+	}
+	// Longest first, so that /etc/clr/keys/x wins over /etc/clr.
+	sort.Slice(mountPaths, func(i, j int) bool { return len(mountPaths[i]) > len(mountPaths[j]) })
+	rewrite := func(s string) string {
+		for _, mp := range mountPaths {
+			if s == mp || strings.HasPrefix(s, strings.TrimSuffix(mp, "/")+"/") {
+				return filepath.Join(t.root(), s)
+			}
+		}
+		return s
+	}
+	if err := os.Symlink(contexts, filepath.Join(t.root(), "contexts")); err != nil {
+		return nil, fmt.Errorf("linking the JSON-LD contexts: %w", err)
+	}
+
+	if len(ctr.Command) > 0 {
+		return nil, fmt.Errorf("container command %q: local-up runs the clr-server binary with the container's args only", ctr.Command)
+	}
+	args := make([]string, 0, len(ctr.Args))
+	configPath := ""
+	for _, a := range ctr.Args {
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			configPath = rewrite(v)
+			a = "--config=" + filepath.Join(t.Dir, "config.local.json")
+		}
+		args = append(args, a)
+	}
+	if configPath == "" {
+		return nil, fmt.Errorf("container args %q carry no --config=", ctr.Args)
+	}
+	raw, err := os.ReadFile(configPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading the rendered config: %w", err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("the rendered config %s is not JSON: %w", configPath, err)
+	}
+	cfg = rewriteStrings(cfg, rewrite).(map[string]any)
+	server, _ := cfg["server"].(map[string]any)
+	if server == nil {
+		return nil, fmt.Errorf("the rendered config has no server section")
+	}
+	server["listen"] = fmt.Sprintf("127.0.0.1:%d", t.Port)
+	server["metricsListen"] = fmt.Sprintf("127.0.0.1:%d", t.MetricsPort)
+	t.PublicURL, _ = server["publicURL"].(string)
+	u, err := url.Parse(t.PublicURL)
+	if err != nil {
+		return nil, fmt.Errorf("server.publicURL %q: %w", t.PublicURL, err)
+	}
+	t.LocalURL = fmt.Sprintf("http://127.0.0.1:%d%s", t.Port, strings.TrimSuffix(u.Path, "/"))
+	if issuers, _ := cfg["issuers"].([]any); len(issuers) > 0 {
+		if is, _ := issuers[0].(map[string]any); is != nil {
+			if prof, _ := is["profile"].(map[string]any); prof != nil {
+				t.Institution, _ = prof["name"].(string)
+			}
+		}
+	}
+	out, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(t.Dir, "config.local.json"), append(out, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return args, nil
+}
+
+// rewriteStrings applies f to every string in a decoded JSON value.
+func rewriteStrings(v any, f func(string) string) any {
+	switch x := v.(type) {
+	case string:
+		return f(x)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = rewriteStrings(e, f)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = rewriteStrings(e, f)
+		}
+		return x
+	}
+	return v
+}
+
+// mountVolume makes dst hold what the volume would show in the pod.
+func mountVolume(ctx context.Context, c client.Client, ns string, v corev1.Volume, dst string) error {
+	switch {
+	case v.ConfigMap != nil:
+		cm := &corev1.ConfigMap{}
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: v.ConfigMap.Name}, cm); err != nil {
+			return err
+		}
+		data := map[string][]byte{}
+		for k, s := range cm.Data {
+			data[k] = []byte(s)
+		}
+		for k, b := range cm.BinaryData {
+			data[k] = b
+		}
+		return writeItems(dst, data, v.ConfigMap.Items, 0o644)
+	case v.Secret != nil:
+		s := &corev1.Secret{}
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: v.Secret.SecretName}, s); err != nil {
+			return err
+		}
+		return writeItems(dst, s.Data, v.Secret.Items, 0o600)
+	case v.EmptyDir != nil:
+		return os.MkdirAll(dst, 0o755)
+	case v.PersistentVolumeClaim != nil:
+		// The claim's volume is a hostPath directory (local-up created it):
+		// link it in.
+		pvc := &corev1.PersistentVolumeClaim{}
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: v.PersistentVolumeClaim.ClaimName}, pvc); err != nil {
+			return err
+		}
+		if pvc.Spec.VolumeName == "" {
+			return fmt.Errorf("claim %s is not bound", pvc.Name)
+		}
+		pv := &corev1.PersistentVolume{}
+		if err := c.Get(ctx, types.NamespacedName{Name: pvc.Spec.VolumeName}, pv); err != nil {
+			return err
+		}
+		if pv.Spec.HostPath == nil {
+			return fmt.Errorf("volume %s is not a hostPath volume", pv.Name)
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.Symlink(pv.Spec.HostPath.Path, dst)
+	}
+	return fmt.Errorf("volume type not supported by local-up")
+}
+
+// writeItems writes the keys (all, or the listed items under their paths).
+func writeItems(dir string, data map[string][]byte, items []corev1.KeyToPath, mode os.FileMode) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	files := map[string][]byte{}
+	if len(items) == 0 {
+		for k, b := range data {
+			files[k] = b
+		}
+	} else {
+		for _, it := range items {
+			b, ok := data[it.Key]
+			if !ok {
+				return fmt.Errorf("key %s missing", it.Key)
+			}
+			files[it.Path] = b
+		}
+	}
+	for name, b := range files {
+		if strings.Contains(name, "..") || filepath.IsAbs(name) {
+			return fmt.Errorf("item path %q", name)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, b, mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// contextsDir is a directory of the pinned JSON-LD contexts, checked by
+// clr-server against its pins: the shared copy next to the repository when
+// present (../shared/clr/contexts), else fetched once into
+// .cache/clr-contexts.
+func contextsDir(ctx context.Context, l *layout) (string, error) {
+	bin := l.binPath("clr-server")
+	verify := func(dir string) bool {
+		if _, err := os.Stat(dir); err != nil {
+			return false
+		}
+		return exec.CommandContext(ctx, bin, "contexts", "verify", "--dir", dir).Run() == nil
+	}
+	shared := filepath.Clean(filepath.Join(l.Root, "..", "shared", "clr", "contexts"))
+	if verify(shared) {
+		return shared, nil
+	}
+	cache := filepath.Join(l.Root, ".cache", "clr-contexts")
+	if verify(cache) {
+		return cache, nil
+	}
+	l.step("fetching the pinned JSON-LD contexts into %s", cache)
+	if out, err := exec.CommandContext(ctx, bin, "contexts", "fetch", "--dir", cache).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("clr-server contexts fetch: %w\n%s", err, out)
+	}
+	return cache, nil
+}
+
+func renderSummary(l *layout, tenants []*tenant, pg *postgres) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Institutions (each a clr-server process run from the configuration the operator rendered;\n")
+	fmt.Fprintf(&b, "only the mount-path prefixes and the listen addresses were rewritten):\n")
+	for _, t := range tenants {
+		name := t.Institution
+		if name == "" {
+			name = t.Key.String()
+		}
+		fmt.Fprintf(&b, "  %s  (CLRProvider %s)\n", name, t.Key)
+		fmt.Fprintf(&b, "    URL:          %s\n", t.LocalURL)
+		fmt.Fprintf(&b, "    DID document: %s/.well-known/did.json\n", t.LocalURL)
+		fmt.Fprintf(&b, "    discovery:    %s/ims/clr/v2p0/discovery\n", t.LocalURL)
+		fmt.Fprintf(&b, "    public URL:   %s (in credentials and DIDs; not resolvable locally)\n", t.PublicURL)
+		for _, id := range t.Issuers {
+			fmt.Fprintf(&b, "    issuer:       %s\n", id)
+		}
+		fmt.Fprintf(&b, "    files:        %s (root/ mirrors the pod's mounts)\n", t.Dir)
+		fmt.Fprintf(&b, "    log:          %s\n", l.sup.LogPath(t.Process))
+	}
+	if pg.binDir != "" {
+		fmt.Fprintf(&b, "PostgreSQL:     127.0.0.1:%d, databases %s\n", portPostgres, strings.Join(pg.databases, ", "))
+	}
+	fmt.Fprintf(&b, "Kubeconfig:     %s\n", l.kubeconfig())
+	fmt.Fprintf(&b, "                kubectl --kubeconfig %s get clr -A\n", l.kubeconfig())
+	fmt.Fprintf(&b, "Operator:       metrics http://127.0.0.1:%d/metrics, log %s\n", portOperatorMetrics, l.sup.LogPath("operator"))
+	fmt.Fprintf(&b, "Logs:           %s\n", l.sup.LogDir())
+	fmt.Fprintf(&b, "Status / stop:  go run ./hack/localup status  /  make local-down\n")
+	fmt.Fprintf(&b, "Note: there is no kubelet, so a change the operator makes later (a key renewal, a new\n")
+	fmt.Fprintf(&b, "configuration) reaches these processes only on the next `make local-down && make local-up`.\n")
+	return b.String()
+}

@@ -1,0 +1,93 @@
+package oidctest_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/oauth2"
+
+	"github.com/learnerrecords/clr-operator/internal/oidctest"
+)
+
+// TestProviderIssuesVerifiableIDTokens runs a code flow with PKCE against
+// the provider with a standard client and verifies the ID token with the
+// published JWKS; a misbehaving provider's token fails verification.
+func TestProviderIssuesVerifiableIDTokens(t *testing.T) {
+	const redirect = "http://127.0.0.1:1/cb"
+	p, err := oidctest.Start(oidctest.Config{ClientID: "rp", ClientSecret: "rp-secret", RedirectURIs: []string{redirect},
+		User: oidctest.User{Subject: "s-1", Email: "a@example.edu"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	var disc map[string]any
+	getJSON(t, p.Issuer()+"/.well-known/openid-configuration", &disc)
+	if disc["issuer"] != p.Issuer() {
+		t.Fatalf("issuer %v", disc["issuer"])
+	}
+	var set jose.JSONWebKeySet
+	getJSON(t, disc["jwks_uri"].(string), &set)
+
+	cfg := &oauth2.Config{ClientID: "rp", ClientSecret: "rp-secret", RedirectURL: redirect, Scopes: []string{"openid", "email"},
+		Endpoint: oauth2.Endpoint{AuthURL: disc["authorization_endpoint"].(string), TokenURL: disc["token_endpoint"].(string), AuthStyle: oauth2.AuthStyleInHeader}}
+	idToken := func(nonce string) string {
+		v := oauth2.GenerateVerifier()
+		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noRedirect.Get(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("nonce", nonce)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || loc.Query().Get("state") != "st" {
+			t.Fatalf("authorize: %d %v", resp.StatusCode, loc)
+		}
+		tok, err := cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Extra("id_token").(string)
+	}
+	parse := func(raw string) (jwt.Claims, map[string]any, error) {
+		tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var std jwt.Claims
+		var extra map[string]any
+		err = tok.Claims(&set, &std, &extra)
+		return std, extra, err
+	}
+	std, extra, err := parse(idToken("n-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if std.Subject != "s-1" || std.Issuer != p.Issuer() || !std.Audience.Contains("rp") || extra["nonce"] != "n-1" || extra["email"] != "a@example.edu" {
+		t.Fatalf("claims %+v %v", std, extra)
+	}
+	p.SetMisbehaviour(oidctest.Misbehaviour{SignWithUnpublishedKey: true})
+	if _, _, err := parse(idToken("n-2")); err == nil {
+		t.Fatal("a token signed with an unpublished key verified")
+	}
+	if p.AuthorizeCount() != 2 {
+		t.Fatalf("AuthorizeCount = %d", p.AuthorizeCount())
+	}
+}
+
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}

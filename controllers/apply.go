@@ -2,8 +2,12 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -62,4 +66,122 @@ func pruneNulls(m map[string]any) {
 			}
 		}
 	}
+}
+
+// AnnotationAppliedHash records, on each child, the hash of the
+// configuration the operator last applied to it.
+const AnnotationAppliedHash = "clr.learnerrecords.io/applied-hash"
+
+// ensureApplied applies obj unless the cached child already holds it: the
+// child carries the hash of this very configuration (so no field the
+// operator used to set has been dropped since) and every field of the
+// configuration has its value in the child (so nobody edited one). A
+// converged operator then sends nothing at all, not even no-op applies,
+// which matters when thousands of tenants are reconciled after a restart.
+func ensureApplied(ctx context.Context, c client.Client, scheme *runtime.Scheme, obj client.Object) error {
+	desired, err := toApplyUnstructured(scheme, obj)
+	if err != nil {
+		return err
+	}
+	hash, err := configHash(desired)
+	if err != nil {
+		return err
+	}
+	ann := desired.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[AnnotationAppliedHash] = hash
+	desired.SetAnnotations(ann)
+
+	live, err := scheme.New(desired.GroupVersionKind())
+	if err != nil {
+		return fmt.Errorf("kind %s: %w", desired.GroupVersionKind(), err)
+	}
+	liveObj, ok := live.(client.Object)
+	if !ok {
+		return fmt.Errorf("kind %s is not an object", desired.GroupVersionKind())
+	}
+	switch err := c.Get(ctx, client.ObjectKeyFromObject(obj), liveObj); {
+	case err == nil:
+		if liveObj.GetAnnotations()[AnnotationAppliedHash] == hash {
+			liveMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(liveObj)
+			if err != nil {
+				return err
+			}
+			// Typed objects from the cache carry no apiVersion and kind.
+			liveMap["apiVersion"], liveMap["kind"] = desired.GetAPIVersion(), desired.GetKind()
+			if isSubset(desired.Object, liveMap) {
+				return nil
+			}
+		}
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("reading %s %s: %w", desired.GetKind(), obj.GetName(), err)
+	}
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("applying %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
+	}
+	return nil
+}
+
+// configHash is a short SHA-256 of an apply configuration.
+func configHash(u *unstructured.Unstructured) (string, error) {
+	raw, err := json.Marshal(u.Object) // map keys are sorted: stable
+	if err != nil {
+		return "", fmt.Errorf("hashing %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])[:20], nil
+}
+
+// isSubset reports whether every field of want has the same value in have.
+// Lists must have the same length and match element by element (the
+// apiserver adds defaults inside elements, never elements).
+func isSubset(want, have any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range w {
+			hv, ok := h[k]
+			if !ok {
+				if isEmptyValue(wv) {
+					continue
+				}
+				return false
+			}
+			if !isSubset(wv, hv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		h, ok := have.([]any)
+		if !ok || len(h) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !isSubset(w[i], h[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return fmt.Sprint(want) == fmt.Sprint(have)
+	}
+}
+
+// isEmptyValue: an empty map or list in the configuration matches an
+// absent field (the apiserver drops empty objects such as emptyDir: {}
+// only when they are optional; both spellings mean the same).
+func isEmptyValue(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		return len(t) == 0
+	case []any:
+		return len(t) == 0
+	}
+	return false
 }

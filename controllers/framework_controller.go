@@ -103,7 +103,7 @@ func (r *FrameworkReconciler) reconcile(ctx context.Context, fw *clrv1.Framework
 		if err := controllerutil.SetControllerReference(fw, cm, r.Scheme); err != nil {
 			return outcome{}, fmt.Errorf("owner reference on %s: %w", cm.Name, err)
 		}
-		if err := applyObject(ctx, r.Client, r.Scheme, cm); err != nil {
+		if err := ensureApplied(ctx, r.Client, r.Scheme, cm); err != nil {
 			return outcome{}, err
 		}
 	}

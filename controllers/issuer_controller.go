@@ -288,5 +288,5 @@ func (r *IssuerReconciler) applyOwned(ctx context.Context, owner *clrv1.Issuer, 
 	if err := controllerutil.SetControllerReference(owner, obj, r.Scheme); err != nil {
 		return fmt.Errorf("owner reference on %s: %w", obj.GetName(), err)
 	}
-	return applyObject(ctx, r.Client, r.Scheme, obj)
+	return ensureApplied(ctx, r.Client, r.Scheme, obj)
 }

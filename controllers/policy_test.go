@@ -185,3 +185,24 @@ func TestRestartHashIgnoresKeyrings(t *testing.T) {
 		t.Error("a config change would not restart clr-server")
 	}
 }
+
+func TestIsSubset(t *testing.T) {
+	live := map[string]any{"spec": map[string]any{"replicas": int64(2), "defaulted": "x",
+		"containers": []any{map[string]any{"name": "a", "image": "i", "terminationMessagePath": "/dev/termination-log"}}}}
+	for _, tc := range []struct {
+		want map[string]any
+		ok   bool
+	}{
+		{map[string]any{"spec": map[string]any{"replicas": int64(2)}}, true},
+		{map[string]any{"spec": map[string]any{"replicas": int64(3)}}, false},
+		{map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "a", "image": "i"}}}}, true},
+		{map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "a", "image": "j"}}}}, false},
+		{map[string]any{"spec": map[string]any{"containers": []any{}}}, false},
+		{map[string]any{"spec": map[string]any{"missing": "v"}}, false},
+		{map[string]any{"spec": map[string]any{"emptyDir": map[string]any{}}}, true},
+	} {
+		if got := isSubset(tc.want, live); got != tc.ok {
+			t.Errorf("isSubset(%v) = %v, want %v", tc.want, got, tc.ok)
+		}
+	}
+}

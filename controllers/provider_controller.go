@@ -673,10 +673,9 @@ func (r *CLRProviderReconciler) reconcileMonitoring(ctx context.Context, st *pro
 	if err := controllerutil.SetControllerReference(st.p, sm, r.Scheme); err != nil {
 		return stepResult{}, fmt.Errorf("owner reference on ServiceMonitor: %w", err)
 	}
-	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(sm), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return stepResult{}, fmt.Errorf("applying ServiceMonitor %s: %w", sm.GetName(), err)
-	}
-	return stepResult{ok: true}, nil
+	// Not cached (the kind is optional), so applied as is: a no-op apply
+	// writes nothing.
+	return stepResult{ok: true}, applyObject(ctx, r.Client, r.Scheme, sm)
 }
 
 // ---- status ---------------------------------------------------------------
@@ -720,7 +719,7 @@ func (r *CLRProviderReconciler) applyOwned(ctx context.Context, owner *clrv1.CLR
 	if err := controllerutil.SetControllerReference(owner, obj, r.Scheme); err != nil {
 		return fmt.Errorf("owner reference on %s: %w", obj.GetName(), err)
 	}
-	return applyObject(ctx, r.Client, r.Scheme, obj)
+	return ensureApplied(ctx, r.Client, r.Scheme, obj)
 }
 
 // deleteOwned deletes a child the provider no longer needs, if the cache

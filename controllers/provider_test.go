@@ -157,6 +157,9 @@ func normalize(t *testing.T, obj client.Object, ns string) []byte {
 	}
 	ann := u.GetAnnotations()
 	delete(ann, "deployment.kubernetes.io/revision")
+	if _, ok := ann[controllers.AnnotationAppliedHash]; ok {
+		ann[controllers.AnnotationAppliedHash] = "<hash of the applied configuration>"
+	}
 	if len(ann) == 0 {
 		ann = nil
 	}

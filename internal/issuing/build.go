@@ -62,14 +62,6 @@ func (u URLs) Credential(id string) string { return u.Base + "/credentials/" + i
 // Achievement is the resolvable id of an experience achievement.
 func (u URLs) Achievement(id string) string { return u.Base + "/achievements/" + id }
 
-// RevocationList is the 1EdTech revocation list of an issuer.
-func (u URLs) RevocationList(issuer string) string {
-	return u.Base + "/issuers/" + issuer + "/revocations"
-}
-
-// StatusList is where a status list credential is served.
-func (u URLs) StatusList(listID string) string { return u.Base + "/status/" + listID }
-
 // subjectIdentity fills the subject's id (the learner's DID, if any) and
 // identifiers: the learner's name in clear (it is a transcript) and the
 // host's learner id salted and hashed, as OB 3.0 IdentityObjects.

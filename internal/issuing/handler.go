@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/learnerrecords/clr-operator/internal/imsx"
 	"github.com/learnerrecords/clr-operator/internal/oauth"
@@ -33,6 +34,8 @@ const (
 	DefaultMaxBody = 4 << 20
 	// MaxLineBytes bounds one line of a bulk NDJSON body.
 	MaxLineBytes = 4 << 20
+	// bulkLineTimeout bounds reading, issuing and answering one bulk line.
+	bulkLineTimeout = 2 * time.Minute
 )
 
 // Authorizer protects resource handlers: *oauth.Server implements it.
@@ -172,6 +175,11 @@ func (h *Handler) postBulk(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for line := 1; ; line++ {
+		// A bulk stream outlives the server's per-request timeouts; each
+		// line gets its own window instead, so a stalled client still
+		// times out.
+		_ = rc.SetReadDeadline(time.Now().Add(bulkLineTimeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(bulkLineTimeout))
 		raw, err := readLine(br, MaxLineBytes)
 		if err == io.EOF && len(raw) == 0 {
 			return

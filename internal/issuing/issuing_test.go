@@ -344,3 +344,26 @@ func testPartialCLR(t *testing.T, opts issuingtest.Options) {
 		t.Errorf("foreign credential in partial CLR: %d %s", resp.StatusCode, data)
 	}
 }
+
+// TestKeyAlgorithms: ECDSA P-256 keys sign Data Integrity (ecdsa-rdfc-2019)
+// and VC-JWT (ES256); RSA keys sign VC-JWT (RS256) and are published as
+// JsonWebKey. Both verify through the host's DID document.
+func TestKeyAlgorithms(t *testing.T) {
+	for _, tc := range []struct {
+		alg     string
+		formats []string
+	}{{"ECDSA-P256", []string{"DataIntegrity", "VC-JWT"}}, {"RSA-2048", []string{"VC-JWT"}}} {
+		t.Run(tc.alg, func(t *testing.T) {
+			env := issuingtest.Start(t, issuingtest.Options{Algorithm: tc.alg, ProofFormats: tc.formats})
+			for _, f := range tc.formats {
+				req := sampleRequest("jane")
+				req["format"] = f
+				out := issue(t, env, req, nil)
+				rep := requireVerified(t, env, credentialBytes(t, out.Records[0].Credential))
+				if len(rep.Credentials[0].Proofs) == 0 || !rep.Credentials[0].Proofs[0].Verified {
+					t.Errorf("%s: proofs %+v", f, rep.Credentials[0].Proofs)
+				}
+			}
+		})
+	}
+}

@@ -323,3 +323,29 @@ func TestLearnerSharesPartialCLR(t *testing.T) {
 		t.Errorf("ana withdrawing her link: %d", resp.StatusCode)
 	}
 }
+
+// TestPageShowsTampering: a credential altered in the database after
+// signing (a grade changed) is shown as not verified.
+func TestPageShowsTampering(t *testing.T) {
+	env := issuingtest.Start(t, issuingtest.Options{})
+	issued := issue(t, env, "DataIntegrity")
+	id := issued.Records[0].Credential.ID
+	url := share(t, env, id)
+	c, err := env.Store.GetCredential(context.Background(), "ana", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Data = bytes.Replace(c.Data, []byte(`"value":"A"`), []byte(`"value":"A+"`), 1)
+	if !bytes.Contains(c.Data, []byte(`"A+"`)) {
+		t.Fatal("grade not found in the stored credential")
+	}
+	if _, err := env.Store.PutCredential(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	code, html := page(t, url)
+	for _, want := range []string{"Not verified: the signature is not valid.", ">Not valid<", "Grade: A&#43;"} {
+		if code != 200 || !strings.Contains(html, want) {
+			t.Errorf("tampered page (%d) lacks %q", code, want)
+		}
+	}
+}

@@ -113,6 +113,9 @@ func (s *Site) Register(mux *http.ServeMux) {
 	b := s.opts.BasePath
 	mux.HandleFunc("GET "+b+"/.well-known/did.json", s.didDocument)
 	mux.HandleFunc("GET "+b+"/issuers/{issuer}/did.json", s.didDocument)
+	if b != "" {
+		mux.HandleFunc("GET "+b+"/did.json", s.didDocument)
+	}
 	mux.HandleFunc("GET "+b+"/.well-known/jwks.json", s.jwks)
 	mux.HandleFunc("GET "+b+"/issuers/{issuer}", s.profile)
 	mux.HandleFunc("GET "+b+"/credentials/{id}", s.credential)
@@ -142,7 +145,9 @@ func (s *Site) didDocumentFor(path string) (map[string]any, bool, error) {
 			return doc, true, err
 		}
 	}
-	if path == s.opts.BasePath+"/.well-known/did.json" {
+	// did:web:host is at /.well-known/did.json; with a path prefix the host
+	// DID is did:web:host:prefix, whose document is at /prefix/did.json.
+	if path == s.opts.BasePath+"/.well-known/did.json" || (s.opts.BasePath != "" && path == s.opts.BasePath+"/did.json") {
 		doc, err := s.hostDIDDocument()
 		return doc, err == nil, err
 	}

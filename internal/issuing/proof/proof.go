@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/learnerrecords/clr-operator/internal/credential/dataintegrity"
 	"github.com/learnerrecords/clr-operator/internal/credential/model"
 	"github.com/learnerrecords/clr-operator/internal/serverconfig"
 	"github.com/learnerrecords/clr-operator/internal/signing"
@@ -76,21 +77,23 @@ func Issuers(cfg *serverconfig.Config, keys *signing.Set, signer Signer, seconds
 			}
 		}
 		suite := ic.Signing.Cryptosuite
-		if suite == "" && slices.Contains(formats, FormatDataIntegrity) {
-			suite = DefaultSuite(k.Current().Algorithm)
+		if slices.Contains(formats, FormatDataIntegrity) {
+			// Fail at start, not at the first issuance: RSA keys have no
+			// Data Integrity cryptosuite, and the configured suite must be
+			// the key's.
+			want, err := dataintegrity.CryptosuiteFor(k.Current().Public())
+			if err != nil {
+				return nil, fmt.Errorf("issuer %s: proof format %s: %w", ic.Name, FormatDataIntegrity, err)
+			}
+			if suite != "" && suite != want {
+				return nil, fmt.Errorf("issuer %s: cryptosuite %q does not match the %s key (%s)", ic.Name, suite, k.Current().Algorithm, want)
+			}
+			suite = want
 		}
 		out[ic.Name] = &Issuer{Name: ic.Name, DID: did, Profile: ic.Profile, Formats: formats, Suite: suite,
 			keys: k, signer: signer, seconds: seconds}
 	}
 	return out, nil
-}
-
-// DefaultSuite is the Data Integrity cryptosuite for a key algorithm.
-func DefaultSuite(algorithm string) string {
-	if strings.HasPrefix(algorithm, "ECDSA") {
-		return "ecdsa-rdfc-2019"
-	}
-	return "eddsa-rdfc-2022"
 }
 
 // DID is the issuer's DID: the configured one, or a did:web derived from the

@@ -101,7 +101,11 @@ func TestServeDev(t *testing.T) {
 	}
 	check(urls["Health"], 200, `"ok"`)
 	check(urls["Ready"], 200, `"ready"`)
-	check(urls["Discovery"], 200, `"openapi"`)
+	discovery := check(urls["Discovery"], 200, `"openapi"`)
+	// The issuing API is documented in the same service description.
+	if !strings.Contains(discovery, `"/issuing/v1/records"`) {
+		t.Fatal("discovery lacks the issuing API paths")
+	}
 	metrics := check(urls["Metrics"], 200, "clr_http_requests_total")
 	if !strings.Contains(metrics, `route="GET /readyz"`) {
 		t.Fatal("metrics lack the readyz route")

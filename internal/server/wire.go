@@ -62,6 +62,9 @@ func mountAll(d *app.Deps, mux *http.ServeMux) error {
 	if err != nil {
 		return err
 	}
+	// The issuing API is documented in the same OpenAPI description that
+	// the CLR discovery endpoint serves.
+	issuing.DocumentAPI(api.Discovery(), d.BasePath)
 
 	// Bulk issuance streams NDJSON (100,000 records are ~100 MB); its
 	// handler bounds each line, so the server-wide body limit must not

@@ -60,6 +60,11 @@ test: verify-generated vet ## Run all tests: unit, envtest against a real apiser
 test-fuzz: ## Run every fuzz target briefly (FUZZTIME each, default 5s).
 	hack/fuzz-brief.sh
 
+SCALE_PROVIDERS ?= 1000
+.PHONY: bench-scale
+bench-scale: ## Scale benchmark of the operator (SCALE_PROVIDERS tenants; results in docs/benchmarks.md).
+	eval "$$(hack/test-env.sh)"; go run ./test/scale -providers $(SCALE_PROVIDERS)
+
 ##@ Build
 
 .PHONY: build
@@ -93,6 +98,10 @@ local-up: ## Run everything locally without a cluster: control plane, operator, 
 .PHONY: local-down
 local-down: ## Stop every process local-up started (by pid); logs and data stay in tmp/local/ until the next local-up.
 	go run ./hack/localup down
+
+.PHONY: test-e2e
+test-e2e: ## End-to-end suite on its own local-up environment (fails while one is up; CLR_E2E_SAMPLES=DIR for other manifests).
+	go test -tags e2e -count=1 -timeout 15m -v ./test/e2e/
 
 .PHONY: local-status
 local-status: ## List the processes local-up started and the institutions' URLs.

@@ -23,9 +23,12 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/learnerrecords/clr-operator/internal/localcluster"
@@ -49,13 +52,14 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `Usage: go run ./hack/localup <command>
 
 Commands:
-  up      build and start the local control plane, the operator, the samples and each tenant's clr-server
+  up [--samples DIR]
+          build and start the local control plane, the operator, the samples and each tenant's clr-server
   down    stop everything up started (by pid) and leave no process behind
   status  list what runs`)
 }
 
 func main() {
-	if len(os.Args) != 2 {
+	if len(os.Args) < 2 {
 		usage()
 		os.Exit(2)
 	}
@@ -66,11 +70,17 @@ func main() {
 	l := newLayout(root)
 	switch os.Args[1] {
 	case "up":
+		fs := flag.NewFlagSet("up", flag.ExitOnError)
+		fs.StringVar(&l.Samples, "samples", filepath.Join(root, "config", "samples"), "directory of the manifests to apply (Namespaces first, then the rest in file order)")
+		_ = fs.Parse(os.Args[2:])
 		err = up(l)
 	case "down":
 		err = down(l)
 	case "status":
 		err = status(l)
+	case "kubelet":
+		// Started in the background by up; not for direct use.
+		err = runKubelet(l)
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -90,10 +100,12 @@ func fail(err error) {
 
 // layout names the files under the state directory.
 type layout struct {
-	Root  string // repository root
-	Dir   string // tmp/local
-	sup   *localcluster.Supervisor
-	start time.Time
+	Root string // repository root
+	Dir  string // tmp/local
+	// Samples is the directory of manifests up applies (config/samples).
+	Samples string
+	sup     *localcluster.Supervisor
+	start   time.Time
 }
 
 func newLayout(root string) *layout {
@@ -106,7 +118,6 @@ func (l *layout) path(elem ...string) string {
 }
 func (l *layout) kubeconfig() string    { return l.path("kubeconfig") }
 func (l *layout) pki() localcluster.PKI { return localcluster.PKI{Dir: l.path("pki")} }
-func (l *layout) summaryFile() string   { return l.path("summary.txt") }
 
 // step prints a progress line with the time since up started.
 func (l *layout) step(format string, args ...any) {
@@ -140,8 +151,10 @@ func down(l *layout) error {
 		fmt.Println("Nothing is running (no pid files under " + l.path("pids") + ").")
 		return nil
 	}
-	for i := len(recs) - 1; i >= 0; i-- {
-		r := recs[i]
+	// Last started first, but the kubelet before all: it would restart
+	// tenants being stopped (and the processes it started come after it).
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Name != kubeletProcess && recs[j].Name == kubeletProcess })
+	for _, r := range slices.Backward(recs) {
 		state := "stopped"
 		if !r.Running() {
 			state = "was not running"
@@ -149,7 +162,7 @@ func down(l *layout) error {
 		if err := l.sup.Stop(r.Name, grace(r.Name)); err != nil {
 			return err
 		}
-		fmt.Printf("  %-40s pid %-7d %s\n", r.Name, r.PID, state)
+		fmt.Printf("  %-46s pid %-7d %s\n", r.Name, r.PID, state)
 	}
 	fmt.Println("Local environment stopped. Logs and data stay under " + l.Dir + " until the next `make local-up`.")
 	return nil
@@ -181,11 +194,11 @@ func status(l *layout) error {
 		} else {
 			state = "NOT RUNNING"
 		}
-		fmt.Printf("  %-40s pid %-7d %-12s log %s\n", r.Name, r.PID, state, r.Log)
+		fmt.Printf("  %-46s pid %-7d %-12s log %s\n", r.Name, r.PID, state, r.Log)
 	}
 	fmt.Printf("%d of %d processes running.\n", running, len(recs))
-	if raw, err := os.ReadFile(l.summaryFile()); err == nil {
-		fmt.Print("\n" + string(raw))
+	if st, err := l.loadState(); err == nil {
+		fmt.Print("\n" + renderSummary(l, st))
 	}
 	return nil
 }

@@ -34,10 +34,11 @@ const labelLocalUp = "clr.learnerrecords.io/created-by"
 // cert-manager issuer it names, and a volume for a SQLite tenant. It
 // returns the providers' keys in namespace/name order.
 func applySamples(ctx context.Context, l *layout, c client.Client, pg *postgres) ([]types.NamespacedName, error) {
-	l.step("applying config/samples with the Secrets, issuer and volumes they need")
-	objs, err := localcluster.ReadManifests(filepath.Join(l.Root, "config", "samples"))
+	rel, _ := filepath.Rel(l.Root, l.Samples)
+	l.step("applying %s with the Secrets, issuer and volumes they need", rel)
+	objs, err := localcluster.ReadManifests(l.Samples)
 	if err != nil {
-		return nil, fmt.Errorf("reading config/samples: %w", err)
+		return nil, fmt.Errorf("reading the samples: %w", err)
 	}
 	actx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -70,7 +71,7 @@ func applySamples(ctx context.Context, l *layout, c client.Client, pg *postgres)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("config/samples holds no CLRProvider")
+		return nil, fmt.Errorf("%s holds no CLRProvider", l.Samples)
 	}
 	return keys, nil
 }

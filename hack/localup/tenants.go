@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -36,6 +39,8 @@ type tenant struct {
 	LocalURL  string
 	Issuers   []string
 	Process   string
+	// Template is templateHash of the Deployment it was started from.
+	Template string
 }
 
 func (t *tenant) root() string { return filepath.Join(t.Dir, "root") }
@@ -43,49 +48,80 @@ func (t *tenant) root() string { return filepath.Join(t.Dir, "root") }
 // startTenants plays the kubelet: for each provider it mirrors the pod's
 // volumes from the ConfigMap and Secrets the operator wrote, and starts
 // clr-server with the rendered configuration.
-func startTenants(ctx context.Context, l *layout, c client.Client, keys []types.NamespacedName) ([]*tenant, error) {
-	contexts, err := contextsDir(ctx, l)
-	if err != nil {
-		return nil, err
-	}
-	var tenants []*tenant
+func startTenants(ctx context.Context, l *layout, c client.Client, keys []types.NamespacedName, contexts string) ([]*tenant, error) {
+	var (
+		tenants []*tenant
+		failed  []string
+	)
 	for i, k := range keys {
-		p := &clrv1.CLRProvider{}
-		if err := c.Get(ctx, k, p); err != nil {
-			return nil, err
-		}
-		t := &tenant{Key: k, Port: portTenantBase + i + 1, MetricsPort: portTenantMetricsBase + i + 1,
-			Dir: l.path("tenants", k.Namespace, k.Name), Process: "clr-server-" + k.Namespace + "-" + k.Name}
-		for _, is := range p.Status.Issuers {
-			t.Issuers = append(t.Issuers, is.IssuerID)
-		}
-		args, err := materialize(ctx, c, t, contexts)
+		t, err := startTenant(ctx, l, c, k, portTenantBase+i+1, portTenantMetricsBase+i+1, contexts)
 		if err != nil {
-			return nil, fmt.Errorf("tenant %s: %w", k, err)
-		}
-		l.step("starting clr-server for %s on 127.0.0.1:%d", k, t.Port)
-		if _, err := l.sup.Start(localcluster.Spec{Name: t.Process, Path: l.binPath("clr-server"), Args: args,
-			// The image's working directory is / (its contexts are at
-			// /contexts): here the mirrored root.
-			Dir: t.root(), Env: []string{"TMPDIR=" + filepath.Join(t.root(), "tmp")}}); err != nil {
-			return nil, err
+			// Go on with the others, so that one run reports every tenant.
+			failed = append(failed, fmt.Sprintf("%s: %v", k, err))
+			continue
 		}
 		tenants = append(tenants, t)
 	}
 	for _, t := range tenants {
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := localcluster.WaitHTTP(wctx, nil, fmt.Sprintf("http://127.0.0.1:%d/readyz", t.Port), func() error {
-			if r, err := l.sup.Get(t.Process); err != nil || !r.Running() {
-				return fmt.Errorf("clr-server of %s exited; end of %s:\n%s", t.Key, l.sup.LogPath(t.Process), localcluster.TailFile(l.sup.LogPath(t.Process), 3000))
-			}
-			return nil
-		})
-		cancel()
-		if err != nil {
-			return nil, err
+		if err := waitTenant(ctx, l, t); err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", t.Key, err))
 		}
 	}
+	if len(failed) > 0 {
+		return nil, fmt.Errorf("the operator made every CLRProvider Ready, but clr-server could not run from what it rendered "+
+			"(a mismatch to fix in the operator or clr-server, not in local-up; the rendered files are under %s):\n  %s",
+			l.path("tenants"), strings.Join(failed, "\n  "))
+	}
 	return tenants, nil
+}
+
+// startTenant mirrors one provider's pod into a fresh directory and starts
+// its clr-server.
+func startTenant(ctx context.Context, l *layout, c client.Client, k types.NamespacedName, port, metricsPort int, contexts string) (*tenant, error) {
+	p := &clrv1.CLRProvider{}
+	if err := c.Get(ctx, k, p); err != nil {
+		return nil, err
+	}
+	t := &tenant{Key: k, Port: port, MetricsPort: metricsPort,
+		Dir: l.path("tenants", k.Namespace, k.Name), Process: "clr-server-" + k.Namespace + "-" + k.Name}
+	for _, is := range p.Status.Issuers {
+		t.Issuers = append(t.Issuers, is.IssuerID)
+	}
+	if err := os.RemoveAll(t.Dir); err != nil {
+		return nil, err
+	}
+	args, err := materialize(ctx, c, t, contexts)
+	if err != nil {
+		return nil, err
+	}
+	l.step("starting clr-server for %s on 127.0.0.1:%d", k, t.Port)
+	if _, err := l.sup.Start(localcluster.Spec{Name: t.Process, Path: l.binPath("clr-server"), Args: args,
+		// The image's working directory is / (its contexts are at
+		// /contexts): here the mirrored root.
+		Dir: t.root(), Env: []string{"TMPDIR=" + filepath.Join(t.root(), "tmp")}}); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// waitTenant waits until the tenant's clr-server reports ready.
+func waitTenant(ctx context.Context, l *layout, t *tenant) error {
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return localcluster.WaitHTTP(wctx, nil, fmt.Sprintf("http://127.0.0.1:%d/readyz", t.Port), func() error {
+		if r, err := l.sup.Get(t.Process); err != nil || !r.Running() {
+			return fmt.Errorf("exited; end of %s:\n%s", l.sup.LogPath(t.Process), localcluster.TailFile(l.sup.LogPath(t.Process), 3000))
+		}
+		return nil
+	})
+}
+
+// templateHash identifies the pod template a tenant was started from: when
+// the operator changes it (new configuration), the kubelet restarts it.
+func templateHash(dep *appsv1.Deployment) string {
+	raw, _ := json.Marshal(dep.Spec.Template)
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:8])
 }
 
 // materialize writes the tenant's volumes under t.root() as the kubelet
@@ -97,6 +133,7 @@ func materialize(ctx context.Context, c client.Client, t *tenant, contexts strin
 	if err := c.Get(ctx, t.Key, dep); err != nil {
 		return nil, fmt.Errorf("reading the Deployment the operator rendered: %w", err)
 	}
+	t.Template = templateHash(dep)
 	pod := dep.Spec.Template.Spec
 	var ctr *corev1.Container
 	for i := range pod.Containers {
@@ -288,7 +325,15 @@ func writeItems(dir string, data map[string][]byte, items []corev1.KeyToPath, mo
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(p, b, mode); err != nil {
+		// Unchanged files are left alone and changed ones replaced
+		// atomically: clr-server polls the key and keyring files.
+		if cur, err := os.ReadFile(p); err == nil && bytes.Equal(cur, b) {
+			continue
+		}
+		if err := os.WriteFile(p+".tmp", b, mode); err != nil {
+			return err
+		}
+		if err := os.Rename(p+".tmp", p); err != nil {
 			return err
 		}
 	}
@@ -322,11 +367,11 @@ func contextsDir(ctx context.Context, l *layout) (string, error) {
 	return cache, nil
 }
 
-func renderSummary(l *layout, tenants []*tenant, pg *postgres) string {
+func renderSummary(l *layout, st *state) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Institutions (each a clr-server process run from the configuration the operator rendered;\n")
 	fmt.Fprintf(&b, "only the mount-path prefixes and the listen addresses were rewritten):\n")
-	for _, t := range tenants {
+	for _, t := range st.Tenants {
 		name := t.Institution
 		if name == "" {
 			name = t.Key.String()
@@ -338,19 +383,36 @@ func renderSummary(l *layout, tenants []*tenant, pg *postgres) string {
 		fmt.Fprintf(&b, "    public URL:   %s (in credentials and DIDs; not resolvable locally)\n", t.PublicURL)
 		for _, id := range t.Issuers {
 			fmt.Fprintf(&b, "    issuer:       %s\n", id)
+			if p := didWebPath(id); p != "" {
+				fmt.Fprintf(&b, "                  resolves at http://127.0.0.1:%d%s\n", t.Port, p)
+			}
 		}
 		fmt.Fprintf(&b, "    files:        %s (root/ mirrors the pod's mounts)\n", t.Dir)
 		fmt.Fprintf(&b, "    log:          %s\n", l.sup.LogPath(t.Process))
 	}
-	if pg.binDir != "" {
-		fmt.Fprintf(&b, "PostgreSQL:     127.0.0.1:%d, databases %s\n", portPostgres, strings.Join(pg.databases, ", "))
+	if len(st.Databases) > 0 {
+		fmt.Fprintf(&b, "PostgreSQL:     127.0.0.1:%d, databases %s\n", portPostgres, strings.Join(st.Databases, ", "))
 	}
 	fmt.Fprintf(&b, "Kubeconfig:     %s\n", l.kubeconfig())
 	fmt.Fprintf(&b, "                kubectl --kubeconfig %s get clr -A\n", l.kubeconfig())
 	fmt.Fprintf(&b, "Operator:       metrics http://127.0.0.1:%d/metrics, log %s\n", portOperatorMetrics, l.sup.LogPath("operator"))
 	fmt.Fprintf(&b, "Logs:           %s\n", l.sup.LogDir())
 	fmt.Fprintf(&b, "Status / stop:  go run ./hack/localup status  /  make local-down\n")
-	fmt.Fprintf(&b, "Note: there is no kubelet, so a change the operator makes later (a key renewal, a new\n")
-	fmt.Fprintf(&b, "configuration) reaches these processes only on the next `make local-down && make local-up`.\n")
+	fmt.Fprintf(&b, "There is no real kubelet: the background process %s mirrors the operator's later\n", kubeletProcess)
+	fmt.Fprintf(&b, "changes (key renewals, new configuration, tenants added or deleted) to these processes; log %s\n", l.sup.LogPath(kubeletProcess))
 	return b.String()
+}
+
+// didWebPath is the path a did:web DID resolves at (did:web method §3.2):
+// host:a:b -> /a/b/did.json, host alone -> /.well-known/did.json.
+func didWebPath(did string) string {
+	rest, ok := strings.CutPrefix(did, "did:web:")
+	if !ok {
+		return ""
+	}
+	parts := strings.Split(rest, ":")
+	if len(parts) == 1 {
+		return "/.well-known/did.json"
+	}
+	return "/" + strings.Join(parts[1:], "/") + "/did.json"
 }

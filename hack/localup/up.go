@@ -53,8 +53,8 @@ func up(l *layout) (err error) {
 		switch {
 		case len(dead) == 0:
 			fmt.Println("The local environment is already up (`make local-down` stops it, `go run ./hack/localup status` lists it).")
-			if raw, err := os.ReadFile(l.summaryFile()); err == nil {
-				fmt.Print("\n" + string(raw))
+			if st, err := l.loadState(); err == nil {
+				fmt.Print("\n" + renderSummary(l, st))
 			}
 			return nil
 		case len(dead) < len(recs):
@@ -139,15 +139,23 @@ func up(l *layout) (err error) {
 	if err := waitProvidersReady(ctx, l, c, providers); err != nil {
 		return err
 	}
-	tenants, err := startTenants(ctx, l, c, providers)
+	contexts, err := contextsDir(ctx, l)
 	if err != nil {
 		return err
 	}
-	summary := renderSummary(l, tenants, &pg)
-	if err := os.WriteFile(l.summaryFile(), []byte(summary), 0o644); err != nil {
+	tenants, err := startTenants(ctx, l, c, providers, contexts)
+	if err != nil {
 		return err
 	}
-	fmt.Printf("\nLocal environment up in %.0fs.\n\n%s", time.Since(l.start).Seconds(), summary)
+	st := &state{Tenants: tenants, Databases: pg.databases, Contexts: contexts}
+	if err := l.saveState(st); err != nil {
+		return err
+	}
+	l.step("starting the local kubelet (keeps the tenants' files and processes in step with the operator)")
+	if _, err := l.sup.Start(localcluster.Spec{Name: kubeletProcess, Path: l.binPath("localup"), Args: []string{"kubelet"}}); err != nil {
+		return err
+	}
+	fmt.Printf("\nLocal environment up in %.0fs.\n\n%s", time.Since(l.start).Seconds(), renderSummary(l, st))
 	return nil
 }
 
@@ -191,9 +199,10 @@ func buildTools(ctx context.Context, l *layout) (tools, error) {
 
 func (l *layout) binPath(name string) string { return l.path("bin", name) }
 
-// buildBinaries builds the operator and clr-server from the working tree.
+// buildBinaries builds the operator, clr-server and this program (its
+// kubelet part runs in the background) from the working tree.
 func buildBinaries(ctx context.Context, l *layout) error {
-	for _, b := range []struct{ name, pkg string }{{"manager", "./cmd/manager"}, {"clr-server", "./cmd/clr-server"}} {
+	for _, b := range []struct{ name, pkg string }{{"manager", "./cmd/manager"}, {"clr-server", "./cmd/clr-server"}, {"localup", "./hack/localup"}} {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", l.binPath(b.name), b.pkg)
 		cmd.Dir = l.Root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

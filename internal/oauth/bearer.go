@@ -46,7 +46,9 @@ func (e *AuthError) Error() string { return e.Description }
 // Authorization header only; tokens in the query or body are refused) and
 // returns its principal.
 func (s *Server) Authenticate(r *http.Request) (*Principal, *AuthError) {
-	if r.URL.Query().Has("access_token") {
+	// Parsing the query allocates; only a query that could name
+	// access_token (literally or percent-encoded) is parsed.
+	if raw := r.URL.RawQuery; (strings.Contains(raw, "access_token") || strings.Contains(raw, "%")) && r.URL.Query().Has("access_token") {
 		return nil, &AuthError{Status: http.StatusBadRequest, Code: "invalid_request", CodeMinor: imsx.InvalidData,
 			Description: "access tokens must be sent in the Authorization header, not in the URL"}
 	}
@@ -60,13 +62,22 @@ func (s *Server) Authenticate(r *http.Request) (*Principal, *AuthError) {
 		return nil, &AuthError{Status: http.StatusUnauthorized, Code: "invalid_request", CodeMinor: imsx.UnauthorizedRequest,
 			Description: "the Authorization header must be: Bearer <access token>"}
 	}
-	t, err := s.store.GetToken(r.Context(), s.hash("token", tok))
+	hash := s.hash("token", tok)
+	now := s.now()
+	var gen uint64
+	if s.tokens != nil {
+		var p *Principal
+		if p, gen = s.tokens.get(hash, now); p != nil {
+			return p, nil
+		}
+	}
+	t, err := s.store.GetToken(r.Context(), hash)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.Error("bearer: loading token", "err", err)
 		return nil, &AuthError{Status: http.StatusServiceUnavailable, CodeMinor: imsx.ServerBusy,
 			Description: "the server could not check the access token; try again"}
 	}
-	if err != nil || t.Kind != store.TokenAccess || !t.Active(s.now()) {
+	if err != nil || t.Kind != store.TokenAccess || !t.Active(now) {
 		return nil, &AuthError{Status: http.StatusUnauthorized, Code: "invalid_token", CodeMinor: imsx.UnauthorizedRequest,
 			Description: "the access token is not valid, expired or revoked"}
 	}
@@ -75,6 +86,9 @@ func (s *Server) Authenticate(r *http.Request) (*Principal, *AuthError) {
 		p.Institutional = true
 	} else {
 		p.LearnerID = t.Subject
+	}
+	if s.tokens != nil {
+		s.tokens.put(hash, gen, p, t.ExpiresAt, now)
 	}
 	return p, nil
 }

@@ -116,6 +116,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (tests).
 	Now func() time.Time
+	// TokenCacheTTL is how long an authenticated access token is trusted
+	// without a new database lookup (default DefaultTokenCacheTTL; negative
+	// disables the cache). A revocation made through another replica takes
+	// effect here within this time; one made through this server at once.
+	TokenCacheTTL time.Duration
 }
 
 // Server is the authorization server. Create it with New and mount it with
@@ -128,6 +133,8 @@ type Server struct {
 	upstream *upstream
 	log      *slog.Logger
 	now      func() time.Time
+	// tokens caches bearer token lookups (nil: disabled).
+	tokens *tokenCache
 }
 
 type issuingClient struct {
@@ -174,9 +181,13 @@ func New(opts Options, st store.Store) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.TokenCacheTTL == 0 {
+		opts.TokenCacheTTL = DefaultTokenCacheTTL
+	}
 	s := &Server{
 		opts:    opts,
 		store:   st,
+		tokens:  newTokenCache(opts.TokenCacheTTL),
 		base:    base,
 		issuing: map[string]issuingClient{},
 		log:     opts.Logger,
@@ -190,6 +201,9 @@ func New(opts Options, st store.Store) (*Server, error) {
 			return nil, fmt.Errorf("oauth: issuing client %q: scopes must be among %v", c.ID, IssuingScopes)
 		}
 		s.issuing[c.ID] = issuingClient{secretHash: s.hash("client", c.Secret), scopes: c.Scopes}
+	}
+	if s.tokens != nil {
+		s.store = revokingStore{Store: st, cache: s.tokens}
 	}
 	if opts.Upstream != nil {
 		s.upstream = newUpstream(*opts.Upstream, opts.HTTPClient)

@@ -28,6 +28,8 @@ type httpMetrics struct {
 	duration *prometheus.HistogramVec
 	inflight prometheus.Gauge
 	limited  prometheus.Counter
+
+	children sync.Map // routeKey -> *routeCollectors
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -52,6 +54,49 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	}
 	reg.MustRegister(m.requests, m.duration, m.inflight, m.limited)
 	return m
+}
+
+// routeKey identifies one label set of the request metrics.
+type routeKey struct {
+	route, method string
+	status        int
+}
+
+// routeCollectors are the children of the request metrics for one label
+// set.
+type routeCollectors struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// forRoute returns the collectors of a label set. WithLabelValues hashes
+// the labels and formats the status on every call; the label sets are few
+// (routes × methods × statuses seen), so they are resolved once and kept.
+func (m *httpMetrics) forRoute(route, method string, status int) *routeCollectors {
+	k := routeKey{route, method, status}
+	if c, ok := m.children.Load(k); ok {
+		return c.(*routeCollectors)
+	}
+	c := &routeCollectors{
+		requests: m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+		duration: m.duration.WithLabelValues(route, method),
+	}
+	// Only matched routes with a standard method are kept: the method is
+	// whatever the client sent, and this map must not grow with it. (Other
+	// requests take the uncached path, as every request did before.)
+	if route != "unmatched" && standardMethod(method) {
+		m.children.Store(k, c)
+	}
+	return c
+}
+
+func standardMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
 }
 
 // statusRecorder remembers the status code and size of a response. It
@@ -141,8 +186,9 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			elapsed := time.Since(start)
-			m.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-			m.metrics.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+			c := m.metrics.forRoute(route, r.Method, status)
+			c.requests.Inc()
+			c.duration.Observe(elapsed.Seconds())
 			// The path only: query strings carry OAuth codes and state,
 			// and headers carry tokens; neither is logged.
 			level := slog.LevelInfo

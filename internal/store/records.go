@@ -204,6 +204,39 @@ func oneCredential(rows rowsLike) (*Credential, error) {
 	return c, rows.Close()
 }
 
+// listQueries are the ListCredentials statements, built once per filter
+// combination (type, format) rather than formatted on every request, so
+// that the prepared-statement cache is hit with the same string each time.
+var listQueries = func() (q [2][2]struct{ page, count string }) {
+	for t := range 2 {
+		for f := range 2 {
+			where := `learner_id = $1 AND updated_at >= $2`
+			n := 2
+			if t == 1 {
+				n++
+				where += fmt.Sprintf(` AND type = $%d`, n)
+			}
+			if f == 1 {
+				n++
+				where += fmt.Sprintf(` AND format = $%d`, n)
+			}
+			// The total comes from an uncorrelated scalar subquery: SQLite
+			// evaluates it once per statement, in the same snapshot as the
+			// page, walking the (learner_id, updated_at, id) index and
+			// reading only the small leading columns of each row. The
+			// previous count(*) OVER () made SQLite copy every matching
+			// row, credential bytes included, into an ephemeral table
+			// before returning the first one: it was most of the
+			// statement's CPU time (docs/benchmarks.md, "GET credentials
+			// under 200 concurrent clients").
+			q[t][f].page = fmt.Sprintf(`SELECT `+credentialColumns+`, (SELECT count(*) FROM credentials WHERE %s)
+		FROM credentials WHERE %s ORDER BY updated_at, id LIMIT $%d OFFSET $%d`, where, where, n+1, n+2)
+			q[t][f].count = `SELECT count(*) FROM credentials WHERE ` + where
+		}
+	}
+	return q
+}()
+
 func (s *sqlStore) ListCredentials(ctx context.Context, q CredentialQuery) ([]*Credential, int, error) {
 	if err := required("learner id", q.LearnerID); err != nil {
 		return nil, 0, err
@@ -211,31 +244,32 @@ func (s *sqlStore) ListCredentials(ctx context.Context, q CredentialQuery) ([]*C
 	if q.Offset < 0 {
 		return nil, 0, fmt.Errorf("%w: negative offset", ErrInvalid)
 	}
-	where := `learner_id = $1 AND updated_at >= $2`
-	args := []any{q.LearnerID, micros(q.Since)}
+	args := make([]any, 2, 6)
+	args[0], args[1] = q.LearnerID, micros(q.Since)
+	var hasType, hasFormat int
 	if q.Type != "" {
 		args = append(args, q.Type)
-		where += fmt.Sprintf(` AND type = $%d`, len(args))
+		hasType = 1
 	}
 	if q.Format != "" {
 		args = append(args, q.Format)
-		where += fmt.Sprintf(` AND format = $%d`, len(args))
+		hasFormat = 1
 	}
+	queries := listQueries[hasType][hasFormat]
 	limit := int64(q.Limit)
 	if limit <= 0 {
 		limit = math.MaxInt64
 	}
-	// The window count gives the total in the same query (and snapshot);
-	// only a page past the end needs a separate count.
+	// The page and its total come from one statement (one snapshot); only
+	// a page past the end needs a separate count.
 	args = append(args, limit, q.Offset)
-	rows, err := s.query(ctx, fmt.Sprintf(`SELECT `+credentialColumns+`, count(*) OVER ()
-		FROM credentials WHERE %s ORDER BY updated_at, id LIMIT $%d OFFSET $%d`, where, len(args)-1, len(args)), args...)
+	rows, err := s.query(ctx, queries.page, args...)
 	if err != nil {
 		return nil, 0, s.wrap(err, "list credentials")
 	}
 	defer rows.Close()
 	var (
-		out   []*Credential
+		out   = make([]*Credential, 0, min(limit, 64))
 		total int64
 	)
 	for rows.Next() {
@@ -250,7 +284,7 @@ func (s *sqlStore) ListCredentials(ctx context.Context, q CredentialQuery) ([]*C
 	}
 	rows.Close()
 	if len(out) == 0 {
-		if err := s.queryOne(ctx, false, `SELECT count(*) FROM credentials WHERE `+where, args[:len(args)-2], &total); err != nil {
+		if err := s.queryOne(ctx, false, queries.count, args[:len(args)-2], &total); err != nil {
 			return nil, 0, s.wrap(err, "count credentials")
 		}
 	}

@@ -71,7 +71,7 @@ func tenant(t *testing.T, ns string) *clrv1.CLRProvider {
 				OIDC: &clrv1.OIDCProvider{IssuerURL: "https://login.cascadia-state.edu", ClientID: "clr",
 					ClientSecretRef: clrv1.OIDCClientSecretReference{Name: "sso-client", Key: "client-secret"}},
 				IssuingClients: []clrv1.IssuingClient{{ClientID: "registrar-sis",
-					Scopes: []string{"https://purl.imsglobal.org/spec/clr/v2p0/scope/credential.upsert"}}},
+					Scopes: []string{"https://learnerrecords.io/scope/issue"}}},
 			},
 		},
 	}

@@ -325,13 +325,16 @@ type IssuingClient struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9._-]*$`
 	ClientID string `json:"clientID"`
 
-	// scopes granted, CLR 2.0 scope URIs, e.g.
-	// "https://purl.imsglobal.org/spec/clr/v2p0/scope/credential.upsert".
+	// scopes granted to the client through the client-credentials grant:
+	// the project's issuing scopes (the CLR 2.0 scopes belong to learners,
+	// who grant them through the authorization code grant):
+	// "https://learnerrecords.io/scope/issue" (post learning records and
+	// have credentials issued), ".../scope/revoke" (revoke, suspend,
+	// reinstate) and ".../scope/records.read" (read any learner's records).
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=8
-	// +kubebuilder:validation:items:MaxLength=256
-	// +kubebuilder:validation:items:Pattern=`^https://purl\.imsglobal\.org/spec/(clr|ob)/v[0-9p]+/scope/[A-Za-z.]+$`
+	// +kubebuilder:validation:MaxItems=3
+	// +kubebuilder:validation:items:Enum=https://learnerrecords.io/scope/issue;https://learnerrecords.io/scope/revoke;https://learnerrecords.io/scope/records.read
 	Scopes []string `json:"scopes"`
 }
 

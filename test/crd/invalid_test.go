@@ -142,7 +142,8 @@ var invalidCases = []invalidCase{
 	{"OIDC scopes without openid", "CLRProvider", `{spec: {oauth: {oidc: {issuerURL: "https://login.lakeshore.edu", clientID: clr, clientSecretRef: {name: oidc}, scopes: [profile, email]}}}}`, "spec.oauth.oidc.scopes", "must include openid"},
 	{"access token lifetime too long", "CLRProvider", `{spec: {oauth: {accessTokenTTL: 48h, refreshTokenTTL: 720h}}}`, "spec.oauth.accessTokenTTL", "between 1m and 24h"},
 	{"access token outlives refresh token", "CLRProvider", `{spec: {oauth: {accessTokenTTL: 2h, refreshTokenTTL: 1h}}}`, "spec.oauth.accessTokenTTL", "shorter than spec.oauth.refreshTokenTTL"},
-	{"issuing client scope not a CLR scope", "CLRProvider", `{spec: {oauth: {issuingClients: [{clientID: sis, scopes: [write]}]}}}`, "spec.oauth.issuingClients[0].scopes[0]", ""},
+	{"issuing client scope not an issuing scope", "CLRProvider", `{spec: {oauth: {issuingClients: [{clientID: sis, scopes: [write]}]}}}`, "spec.oauth.issuingClients[0].scopes[0]", "Unsupported value"},
+	{"issuing client given a learner's CLR scope", "CLRProvider", `{spec: {oauth: {issuingClients: [{clientID: sis, scopes: ["https://purl.imsglobal.org/spec/clr/v2p0/scope/credential.upsert"]}]}}}`, "spec.oauth.issuingClients[0].scopes[0]", "Unsupported value"},
 	{"provider name too long", "CLRProvider", `{metadata: {name: lakeshore-technical-college-comprehensive-records-x}}`, "metadata.name", "at most 48 characters"},
 }
 

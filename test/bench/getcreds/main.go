@@ -10,7 +10,7 @@
 // discovery document (no database). It prints p50/p90/p99/max latency,
 // requests/s and the server's CPU time per request.
 //
-//	go run ./test/bench/getcreds -learners 1000 -per 20 -clients 200 -requests 40000
+//	go run ./test/bench/getcreds -learners 1000 -per 20 -clients 200 -requests 20000 -rates 0,250,500,1000
 package main
 
 import (
@@ -53,7 +53,9 @@ func main() {
 	learners := flag.Int("learners", 1000, "learners seeded")
 	per := flag.Int("per", 20, "ClrCredentials per learner")
 	clients := flag.Int("clients", 200, "concurrent HTTP clients (each owns learners/clients learners' tokens)")
-	requests := flag.Int("requests", 40000, "requests per phase")
+	requests := flag.Int("requests", 20000, "requests per closed-loop phase")
+	rates := flag.String("rates", "0,250,500,1000", "phases: 0 = closed loop, N = open loop at N requests/s in all (each client every clients/N s)")
+	pacedFor := flag.Duration("paced-for", 10*time.Second, "duration of each paced phase")
 	maxTime := flag.Duration("max-time", 2*time.Minute, "upper bound of each phase")
 	limit := flag.Int("limit", 10, "page size asked for (limit=)")
 	cpuprofile := flag.String("cpuprofile", "", "write the server's CPU profile of the credentials phase to this file")
@@ -65,7 +67,16 @@ func main() {
 		}
 		return
 	}
-	if err := run(*learners, *per, *clients, *requests, *maxTime, *limit, *cpuprofile); err != nil {
+	var rateList []int
+	for _, f := range strings.Split(*rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			fmt.Fprintf(os.Stderr, "getcreds: -rates: %q is not a non-negative integer\n", f)
+			os.Exit(2)
+		}
+		rateList = append(rateList, n)
+	}
+	if err := run(*learners, *per, *clients, *requests, rateList, *pacedFor, *maxTime, *limit, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "getcreds:", err)
 		os.Exit(1)
 	}
@@ -251,12 +262,12 @@ type result struct {
 func (r *result) print() {
 	n := len(r.lat)
 	if n == 0 {
-		fmt.Printf("%-26s no requests completed\n", r.name)
+		fmt.Printf("%-34s no requests completed\n", r.name)
 		return
 	}
 	slices.Sort(r.lat)
 	p := func(q float64) float64 { return float64(r.lat[int(float64(n-1)*q)].Microseconds()) / 1000 }
-	fmt.Printf("%-26s %7d %8.1f %8.1f %8.1f %8.1f %9.0f %10.3f %10.3f\n", r.name, n, p(.50), p(.90), p(.99),
+	fmt.Printf("%-34s %7d %8.1f %8.1f %8.1f %8.1f %9.0f %10.3f %10.3f\n", r.name, n, p(.50), p(.90), p(.99),
 		float64(r.lat[n-1].Microseconds())/1000, float64(n)/r.elapsed.Seconds(),
 		float64(r.serverCPU.Microseconds())/1000/float64(n), float64(r.clientCPU.Microseconds())/1000/float64(n))
 	if r.failed > 0 {
@@ -264,9 +275,15 @@ func (r *result) print() {
 	}
 }
 
-// phase runs clients closed-loop clients for requests requests (or until
-// maxTime) against path; client w cycles over its own tokens.
-func phase(name, url string, toks []string, clients, requests int, maxTime time.Duration, pid int, check func([]byte, http.Header) error) *result {
+// phase runs clients clients for requests requests (or until maxTime)
+// against url; client w cycles over its own tokens. With interval 0 the
+// clients are closed-loop (each sends its next request when the previous
+// one is answered: latency is then clients / throughput, by Little's law);
+// otherwise each client sends one request every interval (open loop) and
+// latency counts from the request's scheduled time, so that a server
+// falling behind is not hidden by clients waiting for it (coordinated
+// omission).
+func phase(name, url string, toks []string, clients, requests int, interval, maxTime time.Duration, pid int, check func([]byte, http.Header) error) *result {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, DisableCompression: true}}
 	defer hc.CloseIdleConnections()
 	lat := make([]time.Duration, requests)
@@ -283,10 +300,18 @@ func phase(name, url string, toks []string, clients, requests int, maxTime time.
 		go func() {
 			defer wg.Done()
 			k := 0
+			// Paced clients start spread over one interval.
+			tick := start.Add(interval * time.Duration(w) / time.Duration(clients))
 			for time.Now().Before(deadline) {
 				i := int(next.Add(1) - 1)
 				if i >= requests {
 					return
+				}
+				t0 := time.Now()
+				if interval > 0 {
+					time.Sleep(time.Until(tick))
+					t0 = tick
+					tick = tick.Add(interval)
 				}
 				req, _ := http.NewRequest(http.MethodGet, url, nil)
 				if toks != nil {
@@ -295,7 +320,9 @@ func phase(name, url string, toks []string, clients, requests int, maxTime time.
 					req.Header.Set("Authorization", "Bearer "+toks[w+clients*(k%max(mine, 1))])
 					k++
 				}
-				t0 := time.Now()
+				if interval == 0 {
+					t0 = time.Now()
+				}
 				resp, err := hc.Do(req)
 				if err != nil {
 					failed.Add(1)
@@ -338,7 +365,7 @@ func loadavg() string {
 	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
-func run(learners, per, clients, requests int, maxTime time.Duration, limit int, cpuprofile string) error {
+func run(learners, per, clients, requests int, rates []int, pacedFor, maxTime time.Duration, limit int, cpuprofile string) error {
 	ctx := context.Background()
 	if learners < clients {
 		return fmt.Errorf("-learners (%d) must be at least -clients (%d): each client owns its tokens", learners, clients)
@@ -408,38 +435,52 @@ func run(learners, per, clients, requests int, maxTime time.Duration, limit int,
 		return nil
 	}
 	// Warm-up: connections, prepared statements, page cache.
-	phase("warm-up", credsURL, toks, clients, 2*clients, maxTime, child.Process.Pid, checkCreds)
+	phase("warm-up", credsURL, toks, clients, 2*clients, 0, maxTime, child.Process.Pid, checkCreds)
 
-	fmt.Printf("\nclr-server GET credentials: %d learners × %d credentials on SQLite, %d concurrent closed-loop clients, page of %d\n",
+	fmt.Printf("\nclr-server GET credentials: %d learners × %d credentials on SQLite, %d concurrent clients, page of %d\n",
 		learners, per, clients, limit)
 	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s; load average before: %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOARCH, loadavg())
 	fmt.Printf("client and server share the machine's cores (server: child process; clients: this process).\n\n")
-	fmt.Printf("%-26s %7s %8s %8s %8s %8s %9s %10s %10s\n", "phase", "reqs", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s", "srvCPU ms", "cliCPU ms")
-	base1 := phase("baseline: GET discovery", base+"/ims/clr/v2p0/discovery", nil, clients, requests, maxTime, child.Process.Pid, nil)
-	base1.print()
-	if cpuprofile != "" {
-		_ = child.Process.Signal(syscall.SIGUSR1)
-	}
-	creds := phase("GET credentials", credsURL, toks, clients, requests, maxTime, child.Process.Pid, checkCreds)
-	if cpuprofile != "" {
-		_ = child.Process.Signal(syscall.SIGUSR2)
-		defer func() {
-			// The child writes the profile next to the database.
+	fmt.Printf("%-34s %7s %8s %8s %8s %8s %9s %10s %10s\n", "phase", "reqs", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s", "srvCPU ms", "cliCPU ms")
+	var creds, baseline []*result
+	for _, rate := range rates {
+		n, interval, mode := requests, time.Duration(0), "closed loop"
+		if rate > 0 {
+			n = int(float64(rate) * pacedFor.Seconds())
+			interval = time.Duration(float64(clients) / float64(rate) * float64(time.Second))
+			mode = fmt.Sprintf("paced %d/s", rate)
+		}
+		b := phase("baseline discovery, "+mode, base+"/ims/clr/v2p0/discovery", nil, clients, n, interval, maxTime, child.Process.Pid, nil)
+		b.print()
+		if cpuprofile != "" && rate == 0 {
+			_ = child.Process.Signal(syscall.SIGUSR1)
+		}
+		c := phase("GET credentials, "+mode, credsURL, toks, clients, n, interval, maxTime, child.Process.Pid, checkCreds)
+		if cpuprofile != "" && rate == 0 {
+			_ = child.Process.Signal(syscall.SIGUSR2)
 			time.Sleep(200 * time.Millisecond)
+			// The child writes the profile next to the database.
 			if b, err := os.ReadFile(filepath.Join(dataDir, "cpu.prof")); err == nil {
 				_ = os.WriteFile(cpuprofile, b, 0o644)
 			}
-		}()
+		}
+		c.print()
+		creds, baseline = append(creds, c), append(baseline, b)
 	}
-	creds.print()
-	base2 := phase("baseline: GET discovery", base+"/ims/clr/v2p0/discovery", nil, clients, requests, maxTime, child.Process.Pid, nil)
-	base2.print()
-	fmt.Printf("\nload average after: %s. srvCPU/cliCPU = user+system CPU time of the server/clients per request.\n", loadavg())
-	fmt.Printf("server CPU per GET credentials above the discovery baseline: %.3f ms\n",
-		(float64(creds.serverCPU.Microseconds())/float64(max(len(creds.lat), 1))-
-			float64((base1.serverCPU+base2.serverCPU).Microseconds())/float64(max(len(base1.lat)+len(base2.lat), 1)))/1000)
-	if creds.failed > 0 || base1.failed > 0 || base2.failed > 0 {
-		return errors.New("some requests failed")
+	var credCPU, baseCPU time.Duration
+	var credN, baseN int
+	for i := range creds {
+		credCPU, credN = credCPU+creds[i].serverCPU, credN+len(creds[i].lat)
+		baseCPU, baseN = baseCPU+baseline[i].serverCPU, baseN+len(baseline[i].lat)
+	}
+	fmt.Printf("\nserver CPU per request, all phases: GET credentials %.3f ms, discovery %.3f ms, difference %.3f ms\n",
+		float64(credCPU.Microseconds())/1000/float64(max(credN, 1)), float64(baseCPU.Microseconds())/1000/float64(max(baseN, 1)),
+		float64(credCPU.Microseconds())/1000/float64(max(credN, 1))-float64(baseCPU.Microseconds())/1000/float64(max(baseN, 1)))
+	fmt.Printf("load average after: %s. srvCPU/cliCPU = user+system CPU time of the server/clients per request.\n", loadavg())
+	for i := range creds {
+		if creds[i].failed > 0 || baseline[i].failed > 0 {
+			return errors.New("some requests failed")
+		}
 	}
 	return nil
 }

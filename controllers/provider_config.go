@@ -104,8 +104,13 @@ func issuerProfile(spec *clrv1.IssuerProfile) map[string]any {
 	}
 	if po := spec.ParentOrg; po != nil {
 		m := map[string]any{"type": []any{"Profile"}, "name": po.Name}
+		// An Open Badges 3.0 Profile requires an id (a URI): without one
+		// every credential fails the schema. The organisation's home page
+		// identifies it when it has no profile of its own.
 		if po.ID != "" {
 			m["id"] = po.ID
+		} else if po.URL != "" {
+			m["id"] = po.URL
 		}
 		if po.URL != "" {
 			m["url"] = po.URL

@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -392,12 +393,16 @@ func TestProviderCreatesChildrenAndConverges(t *testing.T) {
 		// Let the last status writes of the rollout settle first.
 		time.Sleep(2 * time.Second)
 		before := resourceVersions(t, objs)
+		eventsBefore := countEvents(t, ns)
 		// A reconcile asked for by annotation must also write nothing to
 		// the children (only the provider's lastHandledReconcileAt).
 		time.Sleep(ZeroWritesPeriod)
 		after := resourceVersions(t, objs)
 		if d := diffVersions(before, after); len(d) > 0 {
 			t.Errorf("writes while converged over %s: %v", ZeroWritesPeriod, d)
+		}
+		if n := countEvents(t, ns); n != eventsBefore {
+			t.Errorf("events emitted while converged: %d -> %d (events are for transitions only)", eventsBefore, n)
 		}
 	})
 
@@ -442,4 +447,20 @@ func podSummary(ns string) string {
 		out = append(out, fmt.Sprintf("%s node=%q phase=%s ready=%t%s", p.Name, p.Spec.NodeName, p.Status.Phase, ready, msg))
 	}
 	return fmt.Sprintf("%d: %s", len(out), strings.Join(out, "; "))
+}
+
+// countEvents counts the events.k8s.io Events of a namespace, checking
+// that none carries key material.
+func countEvents(t *testing.T, ns string) int {
+	t.Helper()
+	var list eventsv1.EventList
+	if err := k8s.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		t.Fatalf("listing events: %v", err)
+	}
+	for _, e := range list.Items {
+		if strings.Contains(e.Note, "PRIVATE KEY") || strings.Contains(e.Note, "postgres://") {
+			t.Errorf("event %s/%s carries a secret: %q", e.Reason, e.Regarding.Name, e.Note)
+		}
+	}
+	return len(list.Items)
 }

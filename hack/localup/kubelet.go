@@ -29,6 +29,8 @@ type state struct {
 	Tenants   []*tenant `json:"tenants"`
 	Databases []string  `json:"databases,omitempty"`
 	Contexts  string    `json:"contexts"`
+	// TrustBundle is SSL_CERT_FILE of the tenants ("" = system roots).
+	TrustBundle string `json:"trustBundle,omitempty"`
 }
 
 func (l *layout) stateFile() string { return l.path("state.json") }
@@ -98,6 +100,7 @@ func syncTenants(ctx context.Context, l *layout, c client.Client) error {
 	if err != nil {
 		return err
 	}
+	l.trustBundle = st.TrustBundle
 	changed := false
 	known := map[types.NamespacedName]bool{}
 	var keep []*tenant

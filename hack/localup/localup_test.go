@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/learnerrecords/clr-operator/internal/localcluster"
 )
 
 func TestDIDWebPath(t *testing.T) {
@@ -75,5 +79,41 @@ func TestWriteItems(t *testing.T) {
 	}
 	if err := writeItems(dir, map[string][]byte{"x": nil}, []corev1.KeyToPath{{Key: "x", Path: "../escape"}}, 0o600); err == nil {
 		t.Error("an item path leaving the volume was accepted")
+	}
+}
+
+// The trust bundle holds the system roots and the extra CA, and a file
+// without a certificate is refused.
+func TestWriteTrustBundle(t *testing.T) {
+	dir := t.TempDir()
+	crt, _, err := localcluster.SelfSignedTLS("oidc.local.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, crt, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := writeTrustBundle(ca, filepath.Join(dir, "bundle.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, _ := os.ReadFile(out)
+	if !bytes.HasSuffix(bundle, crt) {
+		t.Error("the bundle does not end with the extra CA")
+	}
+	for _, f := range systemRootFiles {
+		if sys, err := os.ReadFile(f); err == nil {
+			if !bytes.HasPrefix(bundle, sys) {
+				t.Errorf("the bundle does not start with the system roots of %s", f)
+			}
+			break
+		}
+	}
+	if err := os.WriteFile(ca, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeTrustBundle(ca, filepath.Join(dir, "bundle2.pem")); err == nil || !strings.Contains(err.Error(), "no PEM CERTIFICATE") {
+		t.Errorf("a file without certificates: err %v", err)
 	}
 }

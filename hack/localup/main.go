@@ -52,8 +52,10 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `Usage: go run ./hack/localup <command>
 
 Commands:
-  up [--samples DIR]
-          build and start the local control plane, the operator, the samples and each tenant's clr-server
+  up [--samples DIR] [--trust-ca FILE]
+          build and start the local control plane, the operator, the samples and each tenant's clr-server;
+          --trust-ca adds the PEM certificates of FILE to the roots the clr-server processes trust
+          (e.g. a local OpenID Connect provider's CA)
   down    stop everything up started (by pid) and leave no process behind
   status  list what runs`)
 }
@@ -72,6 +74,7 @@ func main() {
 	case "up":
 		fs := flag.NewFlagSet("up", flag.ExitOnError)
 		fs.StringVar(&l.Samples, "samples", filepath.Join(root, "config", "samples"), "directory of the manifests to apply (Namespaces first, then the rest in file order)")
+		fs.StringVar(&l.TrustCA, "trust-ca", "", "PEM file of CA certificates the tenants' clr-server processes trust besides the system roots (SSL_CERT_FILE)")
 		_ = fs.Parse(os.Args[2:])
 		err = up(l)
 	case "down":
@@ -104,8 +107,13 @@ type layout struct {
 	Dir  string // tmp/local
 	// Samples is the directory of manifests up applies (config/samples).
 	Samples string
-	sup     *localcluster.Supervisor
-	start   time.Time
+	// TrustCA is a PEM file of extra CA certificates for the tenants
+	// (up --trust-ca); trustBundle is the bundle up made of them and the
+	// system roots, given to clr-server as SSL_CERT_FILE.
+	TrustCA     string
+	trustBundle string
+	sup         *localcluster.Supervisor
+	start       time.Time
 }
 
 func newLayout(root string) *layout {

@@ -95,10 +95,16 @@ func startTenant(ctx context.Context, l *layout, c client.Client, k types.Namesp
 		return nil, err
 	}
 	l.step("starting clr-server for %s on 127.0.0.1:%d", k, t.Port)
+	env := []string{"TMPDIR=" + filepath.Join(t.root(), "tmp")}
+	if l.trustBundle != "" {
+		// Go's crypto/x509 reads its roots from SSL_CERT_FILE on Linux: the
+		// tenant then trusts a local OpenID Connect provider's CA.
+		env = append(env, "SSL_CERT_FILE="+l.trustBundle)
+	}
 	if _, err := l.sup.Start(localcluster.Spec{Name: t.Process, Path: l.binPath("clr-server"), Args: args,
 		// The image's working directory is / (its contexts are at
 		// /contexts): here the mirrored root.
-		Dir: t.root(), Env: []string{"TMPDIR=" + filepath.Join(t.root(), "tmp")}}); err != nil {
+		Dir: t.root(), Env: env}); err != nil {
 		return nil, err
 	}
 	return t, nil

@@ -71,6 +71,11 @@ func up(l *layout) (err error) {
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return err
 	}
+	if l.TrustCA != "" {
+		if l.trustBundle, err = writeTrustBundle(l.TrustCA, l.path("trust-bundle.pem")); err != nil {
+			return err
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -147,7 +152,7 @@ func up(l *layout) (err error) {
 	if err != nil {
 		return err
 	}
-	st := &state{Tenants: tenants, Databases: pg.databases, Contexts: contexts}
+	st := &state{Tenants: tenants, Databases: pg.databases, Contexts: contexts, TrustBundle: l.trustBundle}
 	if err := l.saveState(st); err != nil {
 		return err
 	}

@@ -12,13 +12,20 @@ package oidctest
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -75,6 +82,7 @@ type Provider struct {
 	key      *rsa.PrivateKey
 	rogue    *rsa.PrivateKey
 	kid      string
+	caPEM    []byte
 
 	mu     sync.Mutex
 	codes  map[string]grant
@@ -95,8 +103,16 @@ type grant struct {
 	expires       time.Time
 }
 
-// Start listens on 127.0.0.1 on a free port and serves until Close.
-func Start(cfg Config) (*Provider, error) {
+// Start listens on 127.0.0.1 on a free port and serves plain HTTP until
+// Close.
+func Start(cfg Config) (*Provider, error) { return start(cfg, false) }
+
+// StartTLS is Start over HTTPS, with a certificate for 127.0.0.1 signed by
+// itself (CACertPEM): relying parties that require an https issuer (the
+// CLRProvider CRD does) trust it by adding that certificate to their roots.
+func StartTLS(cfg Config) (*Provider, error) { return start(cfg, true) }
+
+func start(cfg Config, useTLS bool) (*Provider, error) {
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, fmt.Errorf("oidctest: ClientID and ClientSecret are required")
 	}
@@ -118,6 +134,17 @@ func Start(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidctest: listening on loopback: %w", err)
 	}
+	scheme := "http"
+	var caPEM []byte
+	if useTLS {
+		cert, pemBytes, err := loopbackCertificate()
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme, caPEM = "https", pemBytes
+	}
 	jwk := jose.JSONWebKey{Key: &key.PublicKey, Algorithm: string(jose.RS256), Use: "sig"}
 	thumb, err := jwk.Thumbprint(crypto.SHA256)
 	if err != nil {
@@ -126,7 +153,8 @@ func Start(cfg Config) (*Provider, error) {
 	}
 	p := &Provider{
 		cfg:      cfg,
-		issuer:   "http://" + ln.Addr().String(),
+		issuer:   scheme + "://" + ln.Addr().String(),
+		caPEM:    caPEM,
 		listener: ln,
 		key:      key,
 		rogue:    rogue,
@@ -147,6 +175,18 @@ func Start(cfg Config) (*Provider, error) {
 
 // Issuer is the provider's issuer URL (also its base URL).
 func (p *Provider) Issuer() string { return p.issuer }
+
+// CACertPEM is the PEM certificate a client of a StartTLS provider must
+// trust (nil for a plain HTTP provider).
+func (p *Provider) CACertPEM() []byte { return p.caPEM }
+
+// SetClientSecret changes the client secret the token endpoint accepts,
+// for a relying party whose secret is generated after the provider starts.
+func (p *Provider) SetClientSecret(secret string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cfg.ClientSecret = secret
+}
 
 // Close stops the server.
 func (p *Provider) Close() error { return p.server.Close() }
@@ -273,7 +313,10 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	} else {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
-	if id != p.cfg.ClientID || subtle.ConstantTimeCompare([]byte(secret), []byte(p.cfg.ClientSecret)) != 1 {
+	p.mu.Lock()
+	wantSecret := p.cfg.ClientSecret
+	p.mu.Unlock()
+	if id != p.cfg.ClientID || subtle.ConstantTimeCompare([]byte(secret), []byte(wantSecret)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
 		tokenError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
@@ -378,6 +421,33 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"sub": u.Subject, "email": u.Email, "name": u.Name, "preferred_username": u.PreferredUsername,
 	})
+}
+
+// loopbackCertificate is a fresh self-signed certificate for 127.0.0.1
+// (and localhost), usable as its own trust anchor.
+func loopbackCertificate() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("oidctest: TLS key: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(now.UnixNano()),
+		Subject:               pkix.Name{CommonName: "oidctest loopback provider"},
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("oidctest: TLS certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
 
 func tokenError(w http.ResponseWriter, status int, code, desc string) {

@@ -2,9 +2,12 @@ package oidctest_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -89,5 +92,55 @@ func getJSON(t *testing.T, u string, v any) {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStartTLS serves the provider over HTTPS: a client trusting
+// CACertPEM reads the discovery document (with https endpoints), a client
+// with the system roots only is refused, and SetClientSecret changes the
+// secret the token endpoint accepts.
+func TestStartTLS(t *testing.T) {
+	p, err := oidctest.StartTLS(oidctest.Config{ClientID: "rp", ClientSecret: "first", RedirectURIs: []string{"https://rp.example/cb"},
+		User: oidctest.User{Subject: "s-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(p.CACertPEM()) {
+		t.Fatalf("CACertPEM is not a PEM certificate: %q", p.CACertPEM())
+	}
+	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	resp, err := trusting.Get(p.Issuer() + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disc map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&disc)
+	resp.Body.Close()
+	if err != nil || disc["issuer"] != p.Issuer() || !strings.HasPrefix(p.Issuer(), "https://127.0.0.1:") {
+		t.Fatalf("discovery %v (%v), issuer %s", disc, err, p.Issuer())
+	}
+	if _, err := http.Get(p.Issuer() + "/jwks"); err == nil {
+		t.Fatal("a client without the provider's certificate among its roots connected")
+	}
+	token := func(id, secret string) int {
+		req, _ := http.NewRequest(http.MethodPost, p.Issuer()+"/token", strings.NewReader("grant_type=authorization_code&code=unknown"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(id, secret)
+		resp, err := trusting.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	p.SetClientSecret("second")
+	if got := token("rp", "first"); got != http.StatusUnauthorized {
+		t.Errorf("old secret: status %d, want 401", got)
+	}
+	// Authenticated, then refused for the unknown code.
+	if got := token("rp", "second"); got != http.StatusBadRequest {
+		t.Errorf("new secret: status %d, want 400 (invalid_grant)", got)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -207,7 +208,7 @@ func oneCredential(rows rowsLike) (*Credential, error) {
 // listQueries are the ListCredentials statements, built once per filter
 // combination (type, format) rather than formatted on every request, so
 // that the prepared-statement cache is hit with the same string each time.
-var listQueries = func() (q [2][2]struct{ page, count string }) {
+var listQueries = func() (q [2][2]struct{ page, data, count string }) {
 	for t := range 2 {
 		for f := range 2 {
 			where := `learner_id = $1 AND updated_at >= $2`
@@ -231,18 +232,22 @@ var listQueries = func() (q [2][2]struct{ page, count string }) {
 			// under 200 concurrent clients").
 			q[t][f].page = fmt.Sprintf(`SELECT `+credentialColumns+`, (SELECT count(*) FROM credentials WHERE %s)
 		FROM credentials WHERE %s ORDER BY updated_at, id LIMIT $%d OFFSET $%d`, where, where, n+1, n+2)
+			q[t][f].data = fmt.Sprintf(`SELECT format, data, (SELECT count(*) FROM credentials WHERE %s)
+		FROM credentials WHERE %s ORDER BY updated_at, id LIMIT $%d OFFSET $%d`, where, where, n+1, n+2)
 			q[t][f].count = `SELECT count(*) FROM credentials WHERE ` + where
 		}
 	}
 	return q
 }()
 
-func (s *sqlStore) ListCredentials(ctx context.Context, q CredentialQuery) ([]*Credential, int, error) {
+// listArgs checks q and returns the statements and arguments of its page
+// (the last two arguments are limit and offset).
+func listArgs(q CredentialQuery) (struct{ page, data, count string }, []any, error) {
 	if err := required("learner id", q.LearnerID); err != nil {
-		return nil, 0, err
+		return listQueries[0][0], nil, err
 	}
 	if q.Offset < 0 {
-		return nil, 0, fmt.Errorf("%w: negative offset", ErrInvalid)
+		return listQueries[0][0], nil, fmt.Errorf("%w: negative offset", ErrInvalid)
 	}
 	args := make([]any, 2, 6)
 	args[0], args[1] = q.LearnerID, micros(q.Since)
@@ -260,16 +265,23 @@ func (s *sqlStore) ListCredentials(ctx context.Context, q CredentialQuery) ([]*C
 	if limit <= 0 {
 		limit = math.MaxInt64
 	}
+	return queries, append(args, limit, q.Offset), nil
+}
+
+func (s *sqlStore) ListCredentials(ctx context.Context, q CredentialQuery) ([]*Credential, int, error) {
+	queries, args, err := listArgs(q)
+	if err != nil {
+		return nil, 0, err
+	}
 	// The page and its total come from one statement (one snapshot); only
 	// a page past the end needs a separate count.
-	args = append(args, limit, q.Offset)
 	rows, err := s.query(ctx, queries.page, args...)
 	if err != nil {
 		return nil, 0, s.wrap(err, "list credentials")
 	}
 	defer rows.Close()
 	var (
-		out   = make([]*Credential, 0, min(limit, 64))
+		out   = make([]*Credential, 0, max(min(q.Limit, 64), 0))
 		total int64
 	)
 	for rows.Next() {
@@ -289,6 +301,52 @@ func (s *sqlStore) ListCredentials(ctx context.Context, q CredentialQuery) ([]*C
 		}
 	}
 	return out, int(total), nil
+}
+
+func (s *sqlStore) ListCredentialData(ctx context.Context, q CredentialQuery, fn func(format string, data []byte) error) (int, error) {
+	queries, args, err := listArgs(q)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := s.query(ctx, queries.data, args...)
+	if err != nil {
+		return 0, s.wrap(err, "list credentials")
+	}
+	defer rows.Close()
+	var (
+		// RawBytes: the driver's bytes, not a copy; they are handed to fn
+		// before the next row is read, as database/sql allows.
+		format, data sql.RawBytes
+		total        int64
+		n            int
+	)
+	for rows.Next() {
+		if err := rows.Scan(&format, &data, &total); err != nil {
+			return 0, s.wrap(err, "list credentials")
+		}
+		// The stored format is one of two constants: hand out those, not
+		// a new string per row.
+		f := FormatJSON
+		if string(format) == FormatJWS {
+			f = FormatJWS
+		} else if string(format) != FormatJSON {
+			return 0, fmt.Errorf("store: list credentials: unknown stored format %q", format)
+		}
+		if err := fn(f, data); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return 0, s.wrap(err, "list credentials")
+	}
+	rows.Close()
+	if n == 0 {
+		if err := s.queryOne(ctx, false, queries.count, args[:len(args)-2], &total); err != nil {
+			return 0, s.wrap(err, "count credentials")
+		}
+	}
+	return int(total), nil
 }
 
 func (s *sqlStore) DeleteCredential(ctx context.Context, learnerID, id string) error {

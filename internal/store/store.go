@@ -116,6 +116,12 @@ type Store interface {
 	// ListCredentials returns one page, ordered by (UpdatedAt, ID), and the
 	// total number matching the query (for X-Total-Count).
 	ListCredentials(ctx context.Context, q CredentialQuery) ([]*Credential, int, error)
+	// ListCredentialData is ListCredentials for a reader that needs only
+	// each credential's format and stored bytes (GET credentials): fn is
+	// called once per credential of the page, in order, with data valid
+	// only during the call (it is the database driver's buffer, not a
+	// copy). It returns the total, or fn's error.
+	ListCredentialData(ctx context.Context, q CredentialQuery, fn func(format string, data []byte) error) (total int, err error)
 	DeleteCredential(ctx context.Context, learnerID, id string) error
 
 	// Learning records posted through the issuing API.

@@ -53,6 +53,9 @@ type Options struct {
 	Workloads bool
 	// KCMControllers overrides the kube-controller-manager controllers.
 	KCMControllers []string
+	// ServiceIPRange overrides the apiserver's service-cluster-ip-range
+	// (envtest's default /24 holds only 254 Services).
+	ServiceIPRange string
 }
 
 // Env is a running control plane.
@@ -130,9 +133,9 @@ func Start(opts Options) (*Env, error) {
 		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: true,
 	}}
-	// The garbage collector and the scheduler need the apiserver to
-	// serve them like in a cluster: nothing special is required beyond
-	// admin credentials.
+	if opts.ServiceIPRange != "" {
+		e.Env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", opts.ServiceIPRange)
+	}
 	cfg, err := e.Env.Start()
 	if err != nil {
 		os.RemoveAll(dir)

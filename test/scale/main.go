@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -76,11 +77,19 @@ func run(n int, workloads bool, quiet, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	env, err := testenv.Start(testenv.Options{CertManager: true, Workloads: workloads})
+	env, err := testenv.Start(testenv.Options{CertManager: true, Workloads: workloads, ServiceIPRange: "10.96.0.0/12"})
 	if err != nil {
 		return err
 	}
 	defer env.Stop()
+	// Interrupted: stop the control plane rather than leave it running.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sig
+		_ = env.Stop()
+		os.Exit(1)
+	}()
 	ctx := context.Background()
 
 	scheme := controllers.NewScheme()

@@ -483,6 +483,43 @@ func testCredentialPaging(t *testing.T, h Harness) {
 	if len(page) != 0 || total != 0 {
 		t.Fatalf("empty learner: %d/%d", len(page), total)
 	}
+	// ListCredentialData pages exactly as ListCredentials does.
+	jws := cred("alice", "urn:uuid:jws", t0.Add(2*time.Hour), `x`)
+	jws.Format, jws.Data = store.FormatJWS, []byte("eyJhbGciOiJFZERTQSJ9.e30.c2ln")
+	_, err = s.PutCredential(ctx, jws)
+	must(t, err, "put jws")
+	for _, q := range []store.CredentialQuery{
+		{LearnerID: "alice", Limit: 10},
+		{LearnerID: "alice", Limit: 10, Offset: 20},
+		{LearnerID: "alice", Limit: 10, Offset: 100},
+		{LearnerID: "alice", Since: t0.Add(20 * time.Second)},
+		{LearnerID: "alice", Type: "ClrCredential", Limit: 2, Offset: 1},
+		{LearnerID: "alice", Format: store.FormatJWS},
+		{LearnerID: "nobody"},
+	} {
+		want, wantTotal, err := s.ListCredentials(ctx, q)
+		must(t, err, "list")
+		var got []string
+		total, err := s.ListCredentialData(ctx, q, func(format string, data []byte) error {
+			got = append(got, format+" "+string(data))
+			return nil
+		})
+		must(t, err, "list data")
+		if total != wantTotal || len(got) != len(want) {
+			t.Fatalf("ListCredentialData(%+v): %d items, total %d; ListCredentials: %d, %d", q, len(got), total, len(want), wantTotal)
+		}
+		for i, c := range want {
+			if got[i] != c.Format+" "+string(c.Data) {
+				t.Fatalf("ListCredentialData(%+v) item %d = %q, want %q", q, i, got[i], c.Format+" "+string(c.Data))
+			}
+		}
+	}
+	stop := errors.New("stop")
+	if _, err := s.ListCredentialData(ctx, store.CredentialQuery{LearnerID: "alice"}, func(string, []byte) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("ListCredentialData must return the callback's error, got %v", err)
+	}
+	_, err = s.ListCredentialData(ctx, store.CredentialQuery{}, func(string, []byte) error { return nil })
+	wantErr(t, err, store.ErrInvalid, "list data without learner")
 }
 
 func testInsertCredentials(t *testing.T, h Harness) {

@@ -11,11 +11,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -42,7 +44,7 @@ type IssuerReconciler struct {
 // +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=issuers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=issuers/status,verbs=get;patch
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates;issuers,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -194,6 +196,10 @@ func (r *IssuerReconciler) reconcile(ctx context.Context, issuer *clrv1.Issuer) 
 		return outcome{reason: reason, message: msg}, 0, nil
 	}
 
+	if err := r.ownKeySecret(ctx, issuer, secret); err != nil {
+		return outcome{}, 0, err
+	}
+
 	want := effectiveAlgorithm(issuer.Spec.Signing)
 	key, err := publishedKeyFromSecret(secret, want)
 	if err != nil {
@@ -289,4 +295,33 @@ func (r *IssuerReconciler) applyOwned(ctx context.Context, owner *clrv1.Issuer, 
 		return fmt.Errorf("owner reference on %s: %w", obj.GetName(), err)
 	}
 	return ensureApplied(ctx, r.Client, r.Scheme, obj)
+}
+
+// ownKeySecret makes the Issuer an owner of the key Secret cert-manager
+// wrote (cert-manager does not own its Secrets by default), so that deleting
+// the Issuer also deletes its private key instead of leaving it behind. The
+// apply carries only the owner reference: cert-manager keeps the data.
+func (r *IssuerReconciler) ownKeySecret(ctx context.Context, issuer *clrv1.Issuer, secret *corev1.Secret) error {
+	for _, ref := range secret.OwnerReferences {
+		if ref.UID == issuer.UID {
+			return nil
+		}
+	}
+	gvk, err := apiutil.GVKForObject(issuer, r.Scheme)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("v1")
+	u.SetKind("Secret")
+	u.SetNamespace(secret.Namespace)
+	u.SetName(secret.Name)
+	u.SetOwnerReferences([]metav1.OwnerReference{{
+		APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Name: issuer.Name, UID: issuer.UID,
+		BlockOwnerDeletion: ptrTo(true),
+	}})
+	if err := r.Client.Apply(ctx, ctrl.ApplyConfigurationFromUnstructured(u), ctrl.FieldOwner(FieldManager)); err != nil {
+		return fmt.Errorf("adding the Issuer as owner of Secret %s: %w", secret.Name, err)
+	}
+	return nil
 }

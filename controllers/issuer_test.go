@@ -11,6 +11,7 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	jose "github.com/go-jose/go-jose/v4"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -231,4 +232,13 @@ func TestIssuerRotationKeepsRetiredKey(t *testing.T) {
 	if len(kr.Keys) != 2 || kr.Keys[0].KID != newKID || kr.Keys[1].KID != oldKID || kr.Keys[1].RetiredAt == nil {
 		t.Fatalf("keyring = %+v, want [%s current, %s retired]", kr.Keys, newKID, oldKID)
 	}
+
+	// Deleting the Issuer deletes its private key too.
+	if err := k8s.Delete(ctx, is); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the key Secret to be garbage collected with the Issuer", func() (bool, string) {
+		err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "rotating-signing-key"}, &corev1.Secret{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
 }

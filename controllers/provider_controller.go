@@ -49,6 +49,11 @@ type CLRProviderReconciler struct {
 	// Jitter returns a value in [0,1) for retry jitter (rand when nil).
 	Jitter func() float64
 
+	// DiscoveryRecheck is how long the absence of an optional kind (the
+	// ServiceMonitor) is believed before asking discovery again (5 minutes
+	// when zero).
+	DiscoveryRecheck time.Duration
+
 	smMu           sync.Mutex
 	smMissingUntil time.Time
 }
@@ -640,9 +645,9 @@ func (r *CLRProviderReconciler) reconcileAvailability(ctx context.Context, st *p
 
 var serviceMonitorGK = schema.GroupKind{Group: "monitoring.coreos.com", Kind: "ServiceMonitor"}
 
-// serviceMonitorRecheck is how long the absence of the ServiceMonitor kind
-// is believed: the RESTMapper asks the apiserver's discovery again on every
-// miss, which a thousand reconciles would turn into a thousand requests.
+// serviceMonitorRecheck is the default of DiscoveryRecheck: the RESTMapper
+// asks the apiserver's discovery again on every miss, which a thousand
+// reconciles would turn into a thousand requests.
 const serviceMonitorRecheck = 5 * time.Minute
 
 // serviceMonitorsInstalled reports whether prometheus-operator's
@@ -655,7 +660,11 @@ func (r *CLRProviderReconciler) serviceMonitorsInstalled() (bool, error) {
 	}
 	if _, err := r.Client.RESTMapper().RESTMapping(serviceMonitorGK, "v1"); err != nil {
 		if meta.IsNoMatchError(err) {
-			r.smMissingUntil = r.now().Add(serviceMonitorRecheck)
+			recheck := r.DiscoveryRecheck
+			if recheck <= 0 {
+				recheck = serviceMonitorRecheck
+			}
+			r.smMissingUntil = r.now().Add(recheck)
 			return false, nil
 		}
 		return false, fmt.Errorf("looking up the ServiceMonitor kind: %w", err)

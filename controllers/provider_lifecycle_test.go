@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -482,5 +483,44 @@ func TestProviderFailureBacksOffAndRecovers(t *testing.T) {
 	p = waitProviderReady(t, ns, "records")
 	if p.Status.Failures != 0 || p.Status.NextRetryTime != nil {
 		t.Errorf("retry state not cleared after success: failures %d, nextRetryTime %v", p.Status.Failures, p.Status.NextRetryTime)
+	}
+}
+
+func TestProviderServiceMonitorWhenInstalled(t *testing.T) {
+	needEnv(t)
+	// prometheus-operator's CRD, reduced to what the apiserver needs.
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "servicemonitors.monitoring.coreos.com"},
+		"spec": map[string]any{
+			"group": "monitoring.coreos.com", "scope": "Namespaced",
+			"names": map[string]any{"kind": "ServiceMonitor", "listKind": "ServiceMonitorList", "plural": "servicemonitors", "singular": "servicemonitor"},
+			"versions": []any{map[string]any{"name": "v1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}},
+		},
+	}}
+	if err := k8s.Create(ctx, crd); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(ctx, crd) })
+	ns := newNamespace(t, nil)
+	p := tenant(t, ns)
+	if err := k8s.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	p = waitProviderReady(t, ns, "records")
+	sm := &unstructured.Unstructured{}
+	sm.SetAPIVersion("monitoring.coreos.com/v1")
+	sm.SetKind("ServiceMonitor")
+	eventually(t, 60*time.Second, "a ServiceMonitor for the provider", func() (bool, string) {
+		err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "records"}, sm)
+		return err == nil, fmt.Sprint(err)
+	})
+	if !metav1.IsControlledBy(sm, p) {
+		t.Errorf("ServiceMonitor not controlled by the provider: %v", sm.GetOwnerReferences())
+	}
+	port, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	if len(port) != 1 || port[0].(map[string]any)["port"] != "metrics" {
+		t.Errorf("ServiceMonitor endpoints = %v", port)
 	}
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -30,6 +31,9 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// Build holds the settings of the children the operator creates.
 	Build BuildOptions
+	// DiscoveryRecheck: how long an optional kind's absence is believed
+	// (default 5 minutes).
+	DiscoveryRecheck time.Duration
 	// RegisterMetrics registers the per-object metrics collector on
 	// controller-runtime's registry (once per process).
 	RegisterMetrics bool
@@ -54,7 +58,7 @@ func Setup(ctx context.Context, mgr manager.Manager, opts Options) error {
 	}
 	if err := (&CLRProviderReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("clr-operator-clrprovider"), Options: opts.Build,
+		Recorder: mgr.GetEventRecorder("clr-operator-clrprovider"), Options: opts.Build, DiscoveryRecheck: opts.DiscoveryRecheck,
 	}).SetupWithManager(mgr, copts); err != nil {
 		return fmt.Errorf("setting up the CLRProvider controller: %w", err)
 	}

@@ -92,7 +92,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
-		MaxConcurrentReconciles: 4, RegisterMetrics: true,
+		MaxConcurrentReconciles: 4, RegisterMetrics: true, DiscoveryRecheck: time.Second,
 		Build: controllers.BuildOptions{DefaultImage: "ghcr.io/learnerrecords/clr-server:test", IngressNamespaces: []string{"ingress-nginx"}, MonitoringNamespaces: []string{"monitoring"}},
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: setup:", err)

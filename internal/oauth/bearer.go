@@ -88,7 +88,7 @@ func (s *Server) Authenticate(r *http.Request) (*Principal, *AuthError) {
 		p.LearnerID = t.Subject
 	}
 	if s.tokens != nil {
-		s.tokens.put(hash, gen, p, t.ExpiresAt, now)
+		s.tokens.put(hash, gen, p, t.ExpiresAt)
 	}
 	return p, nil
 }

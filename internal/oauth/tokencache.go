@@ -37,8 +37,8 @@ type tokenCache struct {
 
 type tokenEntry struct {
 	principal Principal
-	expires   time.Time // the token's own expiry
-	until     time.Time // end of this entry's trust
+	expires   time.Time // the token's own expiry, on the server's clock
+	until     time.Time // end of this entry's trust, on the monotonic clock
 }
 
 func newTokenCache(ttl time.Duration) *tokenCache {
@@ -48,14 +48,16 @@ func newTokenCache(ttl time.Duration) *tokenCache {
 	return &tokenCache{ttl: ttl, entries: map[string]tokenEntry{}}
 }
 
-// get returns a copy of the cached principal of an active token, and the
-// generation to pass to put after a miss.
+// get returns a copy of the cached principal of a token still active at
+// now (the server's clock, which tests may move), and the generation to
+// pass to put after a miss. The TTL runs on the real monotonic clock, so
+// that moving the server's clock cannot stretch it.
 func (c *tokenCache) get(hash string, now time.Time) (*Principal, uint64) {
 	c.mu.RLock()
 	e, ok := c.entries[hash]
 	gen := c.gen
 	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) || !now.Before(e.expires) {
+	if !ok || !time.Now().Before(e.until) || !now.Before(e.expires) {
 		return nil, gen
 	}
 	p := e.principal
@@ -64,7 +66,7 @@ func (c *tokenCache) get(hash string, now time.Time) (*Principal, uint64) {
 
 // put caches the principal of an active access token, unless the cache was
 // purged since gen was read.
-func (c *tokenCache) put(hash string, gen uint64, p *Principal, expires, now time.Time) {
+func (c *tokenCache) put(hash string, gen uint64, p *Principal, expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {
@@ -73,7 +75,7 @@ func (c *tokenCache) put(hash string, gen uint64, p *Principal, expires, now tim
 	if len(c.entries) >= maxCachedTokens {
 		clear(c.entries)
 	}
-	c.entries[hash] = tokenEntry{principal: *p, expires: expires, until: now.Add(c.ttl)}
+	c.entries[hash] = tokenEntry{principal: *p, expires: expires, until: time.Now().Add(c.ttl)}
 }
 
 // purge forgets every cached token. Revocations are rare (a learner

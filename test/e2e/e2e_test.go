@@ -285,8 +285,16 @@ func stepLearnerAuthorizes(t *testing.T) {
 	if tok.AccessToken == "" || tok.RefreshToken == "" || !tok.Valid() {
 		t.Fatalf("token response lacks an access or refresh token (expiry %v)", tok.Expiry)
 	}
-	story.learnerToken = tok
-	r := mustCall(t, pub.client(), http.StatusOK, http.MethodGet, tenant(t, instA.Key).PublicURL+"/ims/clr/v2p0/credentials", tok.AccessToken, nil)
+	// The refresh token gives a new access token (and rotates).
+	refreshed, err := cfg.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, pub.client()), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		t.Fatalf("refreshing the learner's token: %v", err)
+	}
+	if refreshed.AccessToken == tok.AccessToken || refreshed.RefreshToken == "" || refreshed.RefreshToken == tok.RefreshToken {
+		t.Errorf("refresh did not issue a new access token and a rotated refresh token")
+	}
+	story.learnerToken = refreshed
+	r := mustCall(t, pub.client(), http.StatusOK, http.MethodGet, tenant(t, instA.Key).PublicURL+"/ims/clr/v2p0/credentials", refreshed.AccessToken, nil)
 	if r.Header.Get("X-Total-Count") != "0" {
 		t.Errorf("a new learner has %q credentials, want 0: %s", r.Header.Get("X-Total-Count"), r)
 	}
@@ -421,6 +429,29 @@ func stepLearnerCLRVerifies(t *testing.T) {
 		if kid, err := proofKID(c.Credential); err != nil || kid != story.oldKID {
 			t.Errorf("credential %s signed with key %q (%v), want the current key %s", c.ID, kid, err, story.oldKID)
 		}
+	}
+
+	// Records are available in parts: the learner assembles a CLR of one
+	// record herself; it verifies, and nests that record (with what backs
+	// it) but not the other.
+	part := mustCall(t, pub.client(), http.StatusCreated, http.MethodPost, a.PublicURL+"/issuing/v1/me/clr", story.learnerToken.AccessToken,
+		map[string]any{"credentials": []string{story.records[1].ID}})
+	var partial issued
+	if err := part.JSON(&partial); err != nil {
+		t.Fatal(err)
+	}
+	rep, code = verifyCLI(t, pub, partial.Credential)
+	if code != 0 || !rep.Verified {
+		t.Fatalf("clr-server verify of the learner's partial CLR: exit %d:%s", code, rep.failures())
+	}
+	var nested []string
+	for _, c := range rep.Credentials {
+		if c.Path != "" {
+			nested = append(nested, c.ID)
+		}
+	}
+	if !slices.Contains(nested, story.records[1].ID) || slices.Contains(nested, story.records[0].ID) {
+		t.Errorf("the partial CLR nests %v: want %s, not %s", nested, story.records[1].ID, story.records[0].ID)
 	}
 }
 

@@ -147,7 +147,13 @@ func run(m *testing.M) int {
 
 	// Whatever ends this process (a panic, the test timeout, a signal),
 	// the guardian stops the environment; a normal end stops it here.
-	guardian, err := startGuardian()
+	localupBin = filepath.Join(work, "localup")
+	build := exec.Command("go", "build", "-o", localupBin, "./hack/localup")
+	build.Dir, build.Stdout, build.Stderr = root, os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		return fail("building hack/localup: %v", err)
+	}
+	guardian, err := startGuardian(work)
 	if err != nil {
 		return fail("starting the teardown guardian: %v", err)
 	}
@@ -191,21 +197,28 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// localupBin is hack/localup built for this run.
+var localupBin string
+
 func localup(args ...string) *exec.Cmd {
-	cmd := exec.Command("go", append([]string{"run", "./hack/localup"}, args...)...)
+	cmd := exec.Command(localupBin, args...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// If this process dies while local-up starts, local-up stops (and
+	// cleans up what it started) rather than finishing unattended.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	return cmd
 }
 
 // startGuardian starts a shell in its own process group that runs
-// `localup down` once this process is gone, unless killed first.
-func startGuardian() (*exec.Cmd, error) {
+// `localup down` and removes the work directory once this process is
+// gone, unless killed first.
+func startGuardian(work string) (*exec.Cmd, error) {
 	script := `while kill -0 "$1" 2>/dev/null; do sleep 1; done
 echo "e2e: the test process ended without tearing down: stopping the local environment" >&2
-if [ -x tmp/local/bin/localup ]; then exec tmp/local/bin/localup down; fi
-exec go run ./hack/localup down`
-	cmd := exec.Command("sh", "-c", script, "e2e-guardian", strconv.Itoa(os.Getpid()))
+"$2" down
+rm -rf "$3"`
+	cmd := exec.Command("sh", "-c", script, "e2e-guardian", strconv.Itoa(os.Getpid()), localupBin, work)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -4,11 +4,13 @@
 // measured apart from the clients') on loopback, seeds learners ×
 // credentials through the store API, obtains one access token per learner
 // through the real OAuth 2.0 authorization code flow (dev login, PKCE), and
-// then runs concurrent closed-loop HTTP clients, each owning its learners'
-// tokens, for a fixed number of requests (and at most -max-time). The
-// baseline, in the same run and under the same load, is the unauthenticated
-// discovery document (no database). It prints p50/p90/p99/max latency,
-// requests/s and the server's CPU time per request.
+// then runs concurrent HTTP clients, each owning its learners' tokens: a
+// closed-loop phase of a fixed number of requests and open-loop phases at
+// fixed request rates (each bounded by -max-time). Each phase is preceded
+// by the baseline under the same load: the unauthenticated discovery
+// document (no database). It prints p50/p90/p99/max latency, requests/s
+// and the server's and the clients' CPU time per request. Client and
+// server share the machine's cores. Results: docs/benchmarks.md.
 //
 //	go run ./test/bench/getcreds -learners 1000 -per 20 -clients 200 -requests 20000 -rates 0,250,500,1000
 package main
@@ -234,7 +236,7 @@ func tokens(ctx context.Context, base string, learners int) ([]string, error) {
 	return out, <-errs
 }
 
-// cpuTicks is the user+system CPU time of pid so far.
+// cpuTime is the user+system CPU time of pid so far.
 func cpuTime(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {

@@ -650,6 +650,13 @@ var serviceMonitorGK = schema.GroupKind{Group: "monitoring.coreos.com", Kind: "S
 // reconciles would turn into a thousand requests.
 const serviceMonitorRecheck = 5 * time.Minute
 
+func (r *CLRProviderReconciler) discoveryRecheck() time.Duration {
+	if r.DiscoveryRecheck > 0 {
+		return r.DiscoveryRecheck
+	}
+	return serviceMonitorRecheck
+}
+
 // serviceMonitorsInstalled reports whether prometheus-operator's
 // ServiceMonitor kind is served, remembering a negative answer for a while.
 func (r *CLRProviderReconciler) serviceMonitorsInstalled() (bool, error) {
@@ -660,11 +667,7 @@ func (r *CLRProviderReconciler) serviceMonitorsInstalled() (bool, error) {
 	}
 	if _, err := r.Client.RESTMapper().RESTMapping(serviceMonitorGK, "v1"); err != nil {
 		if meta.IsNoMatchError(err) {
-			recheck := r.DiscoveryRecheck
-			if recheck <= 0 {
-				recheck = serviceMonitorRecheck
-			}
-			r.smMissingUntil = r.now().Add(recheck)
+			r.smMissingUntil = r.now().Add(r.discoveryRecheck())
 			return false, nil
 		}
 		return false, fmt.Errorf("looking up the ServiceMonitor kind: %w", err)
@@ -684,7 +687,17 @@ func (r *CLRProviderReconciler) reconcileMonitoring(ctx context.Context, st *pro
 	}
 	// Not cached (the kind is optional), so applied as is: a no-op apply
 	// writes nothing.
-	return stepResult{ok: true}, applyObject(ctx, r.Client, r.Scheme, sm)
+	if err := applyObject(ctx, r.Client, r.Scheme, sm); err != nil {
+		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+			// The CRD was removed since discovery said otherwise.
+			r.smMu.Lock()
+			r.smMissingUntil = r.now().Add(r.discoveryRecheck())
+			r.smMu.Unlock()
+			return stepResult{ok: true}, nil
+		}
+		return stepResult{}, err
+	}
+	return stepResult{ok: true}, nil
 }
 
 // ---- status ---------------------------------------------------------------

@@ -502,7 +502,8 @@ func TestProviderServiceMonitorWhenInstalled(t *testing.T) {
 	if err := k8s.Create(ctx, crd); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = k8s.Delete(ctx, crd) })
+	// The CRD stays for the rest of the suite: providers of later tests
+	// get ServiceMonitors too.
 	ns := newNamespace(t, nil)
 	p := tenant(t, ns)
 	if err := k8s.Create(ctx, p); err != nil {

@@ -2,6 +2,8 @@ package controllers_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/yaml"
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
 	"github.com/learnerrecords/clr-operator/controllers"
@@ -488,17 +491,19 @@ func TestProviderFailureBacksOffAndRecovers(t *testing.T) {
 
 func TestProviderServiceMonitorWhenInstalled(t *testing.T) {
 	needEnv(t)
-	// prometheus-operator's CRD, reduced to what the apiserver needs.
-	crd := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-		"metadata": map[string]any{"name": "servicemonitors.monitoring.coreos.com"},
-		"spec": map[string]any{
-			"group": "monitoring.coreos.com", "scope": "Namespaced",
-			"names": map[string]any{"kind": "ServiceMonitor", "listKind": "ServiceMonitorList", "plural": "servicemonitors", "singular": "servicemonitor"},
-			"versions": []any{map[string]any{"name": "v1", "served": true, "storage": true,
-				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}},
-		},
-	}}
+	// prometheus-operator's own ServiceMonitor CRD, from its Go module.
+	dir := os.Getenv("CLR_PROMETHEUS_OPERATOR_CRDS")
+	if dir == "" {
+		t.Fatal(`CLR_PROMETHEUS_OPERATOR_CRDS is not set; run eval "$(hack/test-env.sh)" first`)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "monitoring.coreos.com_servicemonitors.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crd := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(raw, &crd.Object); err != nil {
+		t.Fatalf("ServiceMonitor CRD: %v", err)
+	}
 	if err := k8s.Create(ctx, crd); err != nil {
 		t.Fatal(err)
 	}

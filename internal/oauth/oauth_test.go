@@ -240,6 +240,28 @@ func TestRegistration(t *testing.T) {
 
 // TestDevFlow runs a standard OAuth 2.0 client (golang.org/x/oauth2, PKCE)
 // through the development login, then refresh rotation and its replay.
+// Without an identity provider (and not in development mode) learners cannot
+// sign in: the authorize page says so instead of failing obscurely, while the
+// institution's client-credentials grant keeps working.
+func TestNoIdentityProvider(t *testing.T) {
+	h := newHarness(t, func(o *oauth.Options) { o.Dev = false; o.Upstream = nil })
+	ctx := context.Background()
+	id, secret := h.register(t)
+	cfg := h.config(id, secret, oauth.ScopeCredentialReadonly)
+	page, err := oauthtest.Get(ctx, oauthtest.Browser(), cfg.AuthCodeURL("st-1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Status != http.StatusServiceUnavailable || !strings.Contains(string(page.Body), "no identity provider is configured") {
+		t.Fatalf("authorize without an identity provider: %d %.300s", page.Status, page.Body)
+	}
+	cc := clientcredentials.Config{ClientID: sisID, ClientSecret: sisSecret, TokenURL: h.srv.URL + oauth.PathToken,
+		Scopes: []string{oauth.ScopeIssue}, AuthStyle: oauth2.AuthStyleInHeader}
+	if _, err := cc.Token(ctx); err != nil {
+		t.Fatalf("client credentials without an identity provider: %v", err)
+	}
+}
+
 func TestDevFlow(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()

@@ -96,7 +96,11 @@ type Options struct {
 	Dev bool
 	// DynamicRegistration enables RFC 7591 registration.
 	DynamicRegistration bool
-	// Upstream is required unless Dev is set.
+	// Upstream is the institution's identity provider for learners' sign-in.
+	// Without it (and without Dev) learners cannot authorize clients: the
+	// authorize endpoint says so, while issuing, public pages and
+	// client-credentials keep working. The operator allows a CLRProvider
+	// without an OIDC provider, e.g. while an institution sets one up.
 	Upstream *UpstreamOIDC
 	// IssuingClients may use the client-credentials grant.
 	IssuingClients []IssuingClient
@@ -156,9 +160,6 @@ func New(opts Options, st store.Store) (*Server, error) {
 	}
 	if len(opts.SessionKey) < 32 || len(opts.TokenPepper) < 32 {
 		return nil, errors.New("oauth: session key and token pepper must be at least 32 bytes")
-	}
-	if !opts.Dev && opts.Upstream == nil {
-		return nil, errors.New("oauth: an upstream OpenID Connect provider is required outside development mode")
 	}
 	if opts.AccessTokenTTL <= 0 {
 		opts.AccessTokenTTL = DefaultAccessTokenTTL

@@ -120,6 +120,10 @@ func (u *upstream) getJSON(ctx context.Context, target string, v any) error {
 
 // startUpstreamLogin redirects the learner to the provider.
 func (s *Server) startUpstreamLogin(w http.ResponseWriter, r *http.Request, sealed string) {
+	if s.upstream == nil {
+		s.errorPage(w, http.StatusServiceUnavailable, "Learner sign-in is not set up for this institution yet: no identity provider is configured. Please contact the registrar.")
+		return
+	}
 	d, err := s.upstream.discover(r.Context())
 	if err != nil {
 		s.log.Error("oidc login", "err", err)

@@ -365,11 +365,10 @@ func (c *Config) Validate() error {
 	if o.AuthorizationCodeTTL.Duration > 10*time.Minute {
 		bad("oauth.authorizationCodeTTL", "%s exceeds the 10 minutes RFC 6749 §4.1.2 recommends as a maximum", o.AuthorizationCodeTTL.Duration)
 	}
-	if o.OIDC == nil {
-		if !c.Dev {
-			bad("oauth.oidc", "required unless dev is set (learners log in through the institution's OpenID Connect provider)")
-		}
-	} else {
+	// Without an OIDC provider (and without dev) learners cannot sign in;
+	// the server still issues, publishes and verifies. That is allowed so a
+	// tenant can come up before its institution's IdP is registered.
+	if o.OIDC != nil {
 		if u, err := url.Parse(o.OIDC.IssuerURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			bad("oauth.oidc.issuerURL", "%q is not an absolute http(s) URL", o.OIDC.IssuerURL)
 		}

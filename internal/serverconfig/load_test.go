@@ -142,7 +142,6 @@ func TestValidationNamesFields(t *testing.T) {
 		{"profile name", func(c *Config) { c.Issuers[0].Profile = map[string]any{"url": "x"} }, "issuers[0].profile.name: required"},
 		{"did", func(c *Config) { c.Issuers[0].DID = "web:x" }, "issuers[0].did:"},
 		{"framework file", func(c *Config) { c.Frameworks[0].File = "" }, "frameworks[0].file: required"},
-		{"oidc", func(c *Config) { c.OAuth.OIDC = nil }, "oauth.oidc: required unless dev"},
 		{"oidc issuer", func(c *Config) { c.OAuth.OIDC.IssuerURL = "login" }, "oauth.oidc.issuerURL:"},
 		{"code ttl", func(c *Config) { c.OAuth.AuthorizationCodeTTL.Duration = time.Hour }, "oauth.authorizationCodeTTL:"},
 		{"issuing client scopes", func(c *Config) { c.OAuth.IssuingClients[0].Scopes = nil }, "oauth.issuingClients[0].scopes:"},
@@ -163,6 +162,24 @@ func TestValidationNamesFields(t *testing.T) {
 	err := c.Validate()
 	if err == nil || !strings.Contains(err.Error(), "server.listen") || !strings.Contains(err.Error(), "issuers[0].signing.algorithm") {
 		t.Fatalf("not every problem reported: %v", err)
+	}
+}
+
+// A tenant may come up before its institution's identity provider is
+// registered: without OIDC the config is valid (learners cannot sign in yet;
+// the OAuth server says so on its authorize page).
+func TestNoOIDCIsValid(t *testing.T) {
+	c, err := Parse([]byte(validYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyDefaults()
+	if c.OAuth.OIDC == nil {
+		t.Fatal("the base config has no OIDC provider to remove")
+	}
+	c.OAuth.OIDC = nil
+	if err := c.Validate(); err != nil {
+		t.Fatalf("a config without an OIDC provider was refused: %v", err)
 	}
 }
 

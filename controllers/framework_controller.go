@@ -90,6 +90,12 @@ func (r *FrameworkReconciler) reconcile(ctx context.Context, fw *clrv1.Framework
 	if err != nil {
 		return outcome{}, err
 	}
+	// clr-server refuses a framework document its own checks reject (for
+	// example one without levels); report it here rather than let a tenant
+	// fail at start.
+	if err := rendered.Validate(); err != nil {
+		return outcome{reason: clrv1.ReasonInvalidSpec, message: "clr-server would refuse this framework: " + err.Error(), stalled: true}, nil
+	}
 	cm, err := buildFrameworkConfigMap(fw, rendered)
 	if err != nil {
 		return outcome{}, err

@@ -131,6 +131,9 @@ func TestFrameworkValidationErrors(t *testing.T) {
 		{"duplicate-human-code", func(f *clrv1.Framework) {
 			f.Spec.Competencies[3].HumanCode = "CT.1"
 		}, []string{"humanCode", "CT.1"}},
+		{"no-levels", func(f *clrv1.Framework) {
+			f.Spec.Levels = nil
+		}, []string{"levels", "at least one level"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

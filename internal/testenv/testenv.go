@@ -18,18 +18,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/learnerrecords/clr-operator/internal/localcluster"
 )
 
 // Environment variables naming the binaries (set by hack/test-env.sh).
@@ -158,7 +155,7 @@ func Start(opts Options) (*Env, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := e.startProcess("cert-manager", bin, "--kubeconfig="+kubeconfig, "--v=1"); err != nil {
+		if err := e.startProcess("cert-manager", bin, localcluster.CertManagerArgs(kubeconfig)...); err != nil {
 			return nil, err
 		}
 	}
@@ -189,8 +186,11 @@ func (e *Env) adminKubeconfig() (string, error) {
 }
 
 // FakeNodeName is the kwok node pods are scheduled to.
-const FakeNodeName = "kwok-node-0"
+const FakeNodeName = localcluster.FakeNodeName
 
+// startWorkloads runs what makes pods "run" without a kubelet. The flags and
+// the fake node are localcluster's, shared with `make local-up`, so tests and
+// the local environment behave alike.
 func (e *Env) startWorkloads(assets, kubeconfig string, opts Options) error {
 	kwok, err := requireEnv(EnvKwok)
 	if err != nil {
@@ -205,80 +205,27 @@ func (e *Env) startWorkloads(assets, kubeconfig string, opts Options) error {
 			return fmt.Errorf("%s not in %s: %w; %s", b, assets, err, setupHint)
 		}
 	}
-	controllers := opts.KCMControllers
-	if len(controllers) == 0 {
-		controllers = []string{
-			"deployment-controller", "replicaset-controller", "serviceaccount-controller",
-			"disruption-controller", "garbage-collector-controller", "persistentvolume-binder-controller",
-		}
-	}
 	if err := e.startProcess("kube-controller-manager", filepath.Join(assets, "kube-controller-manager"),
-		"--kubeconfig="+kubeconfig, "--authentication-kubeconfig="+kubeconfig, "--authorization-kubeconfig="+kubeconfig,
-		"--leader-elect=false", "--secure-port=0",
-		"--controllers="+strings.Join(controllers, ","),
-		// The garbage collector and disruption controller would otherwise
-		// wait for informers of every API before acting.
-		"--concurrent-gc-syncs=5", "--v=1"); err != nil {
+		localcluster.ControllerManagerArgs(kubeconfig, opts.KCMControllers)...); err != nil {
 		return err
 	}
 	if err := e.startProcess("kube-scheduler", filepath.Join(assets, "kube-scheduler"),
-		"--kubeconfig="+kubeconfig, "--authentication-kubeconfig="+kubeconfig, "--authorization-kubeconfig="+kubeconfig,
-		"--leader-elect=false", "--secure-port=0", "--v=1"); err != nil {
+		localcluster.SchedulerArgs(kubeconfig)...); err != nil {
 		return err
 	}
-	if err := e.startProcess("kwok", kwok,
-		"--kubeconfig="+kubeconfig, "--config="+stages,
-		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-		"--node-ip=10.0.0.1", "--cidr=10.0.0.1/24", "--server-address=127.0.0.1:0", "-v=WARN"); err != nil {
+	if err := e.startProcess("kwok", kwok, localcluster.KwokArgs(kubeconfig, stages)...); err != nil {
 		return err
 	}
 	c, err := client.New(e.Config, client.Options{})
 	if err != nil {
 		return err
 	}
-	node := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        FakeNodeName,
-			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
-			Labels:      map[string]string{"kubernetes.io/hostname": FakeNodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok"},
-		},
-		Status: corev1.NodeStatus{
-			Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("256Gi"), corev1.ResourcePods: resource.MustParse("500")},
-			Capacity:    corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("256Gi"), corev1.ResourcePods: resource.MustParse("500")},
-		},
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := c.Create(ctx, node); err != nil {
-		return fmt.Errorf("creating fake node: %w", err)
+	if err := localcluster.EnsureFakeNode(ctx, c); err != nil {
+		return fmt.Errorf("%w (kwok log: %s)", err, e.Log("kwok"))
 	}
-	// Wait for kwok to mark the node Ready, so the scheduler uses it.
-	for {
-		n := &corev1.Node{}
-		if err := c.Get(ctx, client.ObjectKeyFromObject(node), n); err == nil {
-			for _, cond := range n.Status.Conditions {
-				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-					// The TaintNodesByCondition admission plugin taints a
-					// new node not-ready; in a cluster the node lifecycle
-					// controller lifts it once the kubelet (here kwok)
-					// reports Ready. We lift it ourselves rather than run
-					// that controller, whose evictions tests do not want.
-					if len(n.Spec.Taints) == 0 {
-						return nil
-					}
-					n.Spec.Taints = nil
-					if err := c.Update(ctx, n); err != nil && !apierrors.IsConflict(err) {
-						return fmt.Errorf("removing the fake node's taints: %w", err)
-					}
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("fake node never became Ready (kwok log: %s)", e.Log("kwok"))
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return nil
 }
 
 func (e *Env) startProcess(name, bin string, args ...string) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/learnerrecords/clr-operator/internal/credential/keys"
 	"github.com/learnerrecords/clr-operator/internal/credential/resolve"
+	"github.com/learnerrecords/clr-operator/internal/sharedclr"
 )
 
 // binary is clr-server built once by TestMain, so exit codes are tested on
@@ -43,20 +44,7 @@ func TestMain(m *testing.M) {
 
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "clr")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return sharedclr.Dir(t)
 }
 
 // exec runs the built binary and returns its exit code, stdout and stderr.

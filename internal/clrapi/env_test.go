@@ -30,6 +30,7 @@ import (
 	"github.com/learnerrecords/clr-operator/internal/oauth"
 	"github.com/learnerrecords/clr-operator/internal/oauth/oauthtest"
 	"github.com/learnerrecords/clr-operator/internal/pgtest"
+	"github.com/learnerrecords/clr-operator/internal/sharedclr"
 	"github.com/learnerrecords/clr-operator/internal/store"
 )
 
@@ -38,20 +39,7 @@ const redirectURI = "http://127.0.0.1:9999/callback"
 // sharedDir is ../shared/clr relative to the repository root.
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "clr")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return sharedclr.Dir(t)
 }
 
 // pg is the package's PostgreSQL server, started by TestMain.

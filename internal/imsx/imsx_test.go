@@ -13,25 +13,13 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/learnerrecords/clr-operator/internal/imsx"
+	"github.com/learnerrecords/clr-operator/internal/sharedclr"
 )
 
 // sharedDir is ../shared/clr next to the repository root.
 func sharedDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "clr")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return sharedclr.Dir(t)
 }
 
 func statusInfoSchema(t *testing.T) (*jsonschema.Schema, map[string]any) {

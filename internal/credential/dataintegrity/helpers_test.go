@@ -10,25 +10,13 @@ import (
 	"github.com/piprate/json-gold/ld"
 
 	"github.com/learnerrecords/clr-operator/internal/credential/jsonld"
+	"github.com/learnerrecords/clr-operator/internal/sharedclr"
 )
 
 // sharedDir returns ../shared/clr relative to the repository root.
 func sharedDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "clr")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return sharedclr.Dir(tb)
 }
 
 func readShared(tb testing.TB, rel string) []byte {

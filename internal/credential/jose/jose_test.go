@@ -17,24 +17,12 @@ import (
 	"time"
 
 	"github.com/learnerrecords/clr-operator/internal/credential/keys"
+	"github.com/learnerrecords/clr-operator/internal/sharedclr"
 )
 
 func sharedDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "clr")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
+	return sharedclr.Dir(tb)
 }
 
 func credentialJSON(tb testing.TB) []byte {

@@ -18,25 +18,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/learnerrecords/clr-operator/internal/sharedclr"
 )
 
 // sharedDir returns ../shared/clr relative to the repository root.
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "clr")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return sharedclr.Dir(t)
 }
 
 var allAlgorithms = []string{Ed25519, ECDSAP256, ECDSAP384, RSA2048, RSA3072}

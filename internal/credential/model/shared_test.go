@@ -4,31 +4,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/learnerrecords/clr-operator/internal/sharedclr"
 )
 
 // sharedDir returns ../shared/clr relative to the repository root (the
 // directory holding go.mod); the reference files are never copied into the repo.
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared", "clr")
-	if _, err := os.Stat(shared); err != nil {
-		t.Fatalf("reference data missing: %v", err)
-	}
-	return shared
+	return sharedclr.Dir(t)
 }
 
 // sharedJSONFiles lists every JSON document under examples/ and test-vectors/

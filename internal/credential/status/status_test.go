@@ -15,24 +15,13 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/learnerrecords/clr-operator/internal/sharedclr"
 )
 
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "clr")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return sharedclr.Dir(t)
 }
 
 func TestBitstringRoundTrip(t *testing.T) {

@@ -28,10 +28,10 @@ import (
 	"github.com/learnerrecords/clr-operator/internal/serverconfig"
 )
 
-// ZeroWritesPeriod is how long a converged provider is watched for writes.
-// The issue asks for 30 s; 10 s keeps the package under its time budget and
-// any periodic write (resync, timer, flapping status) shows within it.
-const ZeroWritesPeriod = 10 * time.Second
+// ZeroWritesPeriod is how long a converged provider is watched for writes:
+// 30 s, so that a periodic requeue (the operator re-checks a missing Secret
+// every 30 s) or a flapping status would show within it.
+const ZeroWritesPeriod = 30 * time.Second
 
 // tenant creates an institution's Issuer, Framework and user Secrets in ns
 // and returns a CLRProvider for them (not yet created).

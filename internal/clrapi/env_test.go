@@ -45,19 +45,7 @@ func sharedDir(t testing.TB) string {
 // pg is the package's PostgreSQL server, started by TestMain.
 var pg *pgtest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	pg, err = pgtest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting PostgreSQL:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := pg.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m, &pg) }
 
 func openSQLite(t testing.TB) store.Store {
 	t.Helper()

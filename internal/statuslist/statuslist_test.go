@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -24,37 +22,11 @@ import (
 
 var pg *pgtest.Server
 
-func TestMain(m *testing.M) {
-	srv, err := pgtest.Start()
-	if err != nil {
-		// Fail, not skip: the PostgreSQL allocation is part of what is tested.
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(1)
-	}
-	pg = srv
-	code := m.Run()
-	if err := srv.Stop(); err != nil && code == 0 {
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m, &pg) }
 
 func do(t *testing.T, c *http.Client, method, url string, body any) (*http.Response, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, url, rd)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp, data
+	return issuingtest.Do(t, c, method, url, body)
 }
 
 // issueOne issues one course credential and returns its id and bytes.

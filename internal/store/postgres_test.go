@@ -2,8 +2,6 @@ package store_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/learnerrecords/clr-operator/internal/pgtest"
@@ -14,23 +12,7 @@ import (
 // pg is the package's PostgreSQL server, started once in TestMain.
 var pg *pgtest.Server
 
-func TestMain(m *testing.M) {
-	srv, err := pgtest.Start()
-	if err != nil {
-		// Fail, not skip: the PostgreSQL store is part of what is tested.
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(1)
-	}
-	pg = srv
-	code := m.Run()
-	if err := srv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop postgres:", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m, &pg) }
 
 func postgresHarness() storetest.Harness {
 	return storetest.Harness{

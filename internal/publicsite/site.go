@@ -214,23 +214,39 @@ func (s *Site) profile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := iss.ProfileDocument()
-	p["@context"] = []any{"https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"}
+	p["@context"] = obContext()
 	writeDoc(w, "application/ld+json", p)
+}
+
+// obContext is the @context of the Open Badges documents served here (a new
+// slice each time: documents are maps the caller may still change).
+func obContext() []any {
+	return []any{"https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"}
+}
+
+// issuedCredential loads the credential issued here that the request's {id}
+// names, as JSON; it answers 404 itself (and returns false) otherwise.
+func (s *Site) issuedCredential(w http.ResponseWriter, r *http.Request) (string, map[string]any, bool) {
+	id := s.host.PublicURL + "/credentials/" + r.PathValue("id")
+	c, err := s.store.GetCredentialByID(r.Context(), id)
+	if err != nil || c.Source != store.SourceIssued {
+		s.notFound(w, err)
+		return "", nil, false
+	}
+	obj, err := issuing.CredentialJSON(c)
+	if err != nil {
+		s.notFound(w, err)
+		return "", nil, false
+	}
+	return id, obj, true
 }
 
 // credential is what a credential's id resolves to publicly: who issued
 // it, when, and its current status, but not the learner's data (that is
 // shared by the learner through share links).
 func (s *Site) credential(w http.ResponseWriter, r *http.Request) {
-	id := s.host.PublicURL + "/credentials/" + r.PathValue("id")
-	c, err := s.store.GetCredentialByID(r.Context(), id)
-	if err != nil || c.Source != store.SourceIssued {
-		s.notFound(w, err)
-		return
-	}
-	obj, err := issuing.CredentialJSON(c)
-	if err != nil {
-		s.notFound(w, err)
+	id, obj, ok := s.issuedCredential(w, r)
+	if !ok {
 		return
 	}
 	state := "active"
@@ -254,24 +270,17 @@ func (s *Site) credential(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Site) achievement(w http.ResponseWriter, r *http.Request) {
-	id := s.host.PublicURL + "/credentials/" + r.PathValue("id")
-	c, err := s.store.GetCredentialByID(r.Context(), id)
-	if err != nil || c.Source != store.SourceIssued {
-		s.notFound(w, err)
-		return
-	}
-	obj, err := issuing.CredentialJSON(c)
-	if err != nil {
-		s.notFound(w, err)
+	_, obj, ok := s.issuedCredential(w, r)
+	if !ok {
 		return
 	}
 	subj, _ := obj["credentialSubject"].(map[string]any)
-	ach, ok := subj["achievement"].(map[string]any)
-	if !ok || ach["id"] != s.host.PublicURL+"/achievements/"+r.PathValue("id") {
+	ach, isObj := subj["achievement"].(map[string]any)
+	if !isObj || ach["id"] != s.host.PublicURL+"/achievements/"+r.PathValue("id") {
 		s.notFound(w, nil)
 		return
 	}
-	out := map[string]any{"@context": []any{"https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"}}
+	out := map[string]any{"@context": obContext()}
 	for k, v := range ach {
 		out[k] = v
 	}
@@ -285,7 +294,7 @@ func (s *Site) framework(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc := l.Document(s.creator())
-	doc["@context"] = []any{"https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"}
+	doc["@context"] = obContext()
 	writeDoc(w, "application/ld+json", doc)
 }
 
@@ -300,7 +309,7 @@ func (s *Site) competency(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc := l.CompetencyAchievement(r.PathValue("id"), s.creator())
-	doc["@context"] = []any{"https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"}
+	doc["@context"] = obContext()
 	writeDoc(w, "application/ld+json", doc)
 }
 
@@ -313,7 +322,7 @@ func (s *Site) level(w http.ResponseWriter, r *http.Request) {
 	for _, lv := range l.RubricLevels() {
 		m := lv.(map[string]any)
 		if m["id"] == l.LevelURL(r.PathValue("id")) {
-			m["@context"] = []any{"https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"}
+			m["@context"] = obContext()
 			writeDoc(w, "application/ld+json", m)
 			return
 		}

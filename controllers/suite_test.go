@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/learnerrecords/clr-operator/controllers"
+	"github.com/learnerrecords/clr-operator/internal/repo"
 	"github.com/learnerrecords/clr-operator/internal/testenv"
 )
 
@@ -158,7 +159,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 // operatorUser creates a user bound to the generated ClusterRole only and
 // returns its REST config.
 func operatorUser(ctx context.Context) (*rest.Config, error) {
-	root, err := testenv.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -32,6 +31,7 @@ import (
 	"time"
 
 	"github.com/learnerrecords/clr-operator/internal/localcluster"
+	"github.com/learnerrecords/clr-operator/internal/repo"
 )
 
 // Fixed loopback ports, so that the printed URLs are stable.
@@ -65,7 +65,7 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
-	root, err := repoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		fail(err)
 	}
@@ -130,24 +130,6 @@ func (l *layout) pki() localcluster.PKI { return localcluster.PKI{Dir: l.path("p
 // step prints a progress line with the time since up started.
 func (l *layout) step(format string, args ...any) {
 	fmt.Printf("[%5.1fs] %s\n", time.Since(l.start).Seconds(), fmt.Sprintf(format, args...))
-}
-
-// repoRoot is the directory holding go.mod, from the working directory up.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run from inside the repository: no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 func down(l *layout) error {

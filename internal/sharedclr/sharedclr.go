@@ -9,25 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/learnerrecords/clr-operator/internal/repo"
 )
 
 // Dir returns the reference data directory, failing the test when it is
 // missing (a missing directory must not make tests pass vacuously).
 func Dir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
+	dir, err := repo.Root()
 	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("sharedclr: go.mod not found above the test directory")
-		}
-		dir = parent
+		tb.Fatalf("sharedclr: %v", err)
 	}
 	shared := filepath.Join(dir, "..", "shared", "clr")
 	if _, err := os.Stat(shared); err != nil {

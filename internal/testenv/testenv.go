@@ -13,7 +13,6 @@ package testenv
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/learnerrecords/clr-operator/internal/localcluster"
+	"github.com/learnerrecords/clr-operator/internal/repo"
 )
 
 // Environment variables naming the binaries (set by hack/test-env.sh).
@@ -72,25 +72,6 @@ type proc struct {
 	done chan struct{}
 }
 
-// RepoRoot is the directory holding go.mod, found by walking up from the
-// working directory (a test's package directory).
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 func requireEnv(name string) (string, error) {
 	v := os.Getenv(name)
 	if v == "" {
@@ -109,7 +90,7 @@ func Start(opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return nil, err
 	}

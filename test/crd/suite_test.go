@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	clrv1alpha1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
+	"github.com/learnerrecords/clr-operator/internal/repo"
 )
 
 var (
@@ -40,7 +41,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	var err error
-	if repoRoot, err = findRepoRoot(); err != nil {
+	if repoRoot, err = repo.Root(); err != nil {
 		fmt.Fprintln(os.Stderr, "test/crd:", err)
 		return 1
 	}
@@ -84,23 +85,6 @@ func newEnv() *envtest.Environment {
 }
 
 func clientgoscheme(s *runtime.Scheme) error { return corev1.AddToScheme(s) }
-
-func findRepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
 
 // ctx is the context of API calls in tests.
 func ctx(t *testing.T) context.Context { return t.Context() }

@@ -48,6 +48,7 @@ import (
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
 	"github.com/learnerrecords/clr-operator/controllers"
+	"github.com/learnerrecords/clr-operator/internal/repo"
 	"github.com/learnerrecords/clr-operator/internal/testenv"
 )
 
@@ -73,7 +74,7 @@ type results struct {
 }
 
 func run(n int, workloads bool, quiet, timeout time.Duration) error {
-	root, err := testenv.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -28,6 +27,7 @@ import (
 	"github.com/learnerrecords/clr-operator/internal/oauth"
 	"github.com/learnerrecords/clr-operator/internal/oauth/oauthtest"
 	"github.com/learnerrecords/clr-operator/internal/publicsite"
+	"github.com/learnerrecords/clr-operator/internal/repo"
 	"github.com/learnerrecords/clr-operator/internal/server/app"
 	"github.com/learnerrecords/clr-operator/internal/serverconfig"
 	"github.com/learnerrecords/clr-operator/internal/signing"
@@ -83,27 +83,9 @@ type TB interface {
 	Cleanup(func())
 }
 
-// RepoRoot walks up from the working directory to the directory holding go.mod.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // ContextsDir is ../shared/clr/contexts relative to the repository root.
 func ContextsDir() (string, error) {
-	root, err := RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return "", err
 	}

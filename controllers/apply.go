@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -78,6 +79,10 @@ const AnnotationAppliedHash = "clr.learnerrecords.io/applied-hash"
 // configuration has its value in the child (so nobody edited one). A
 // converged operator then sends nothing at all, not even no-op applies,
 // which matters when thousands of tenants are reconciled after a restart.
+//
+// On success obj holds the stored object, status included: the cached one,
+// or the apply response when it was written, so that the caller needs no
+// second read (nor a second reconcile once the cache catches up).
 func ensureApplied(ctx context.Context, c client.Client, scheme *runtime.Scheme, obj client.Object) error {
 	desired, err := toApplyUnstructured(scheme, obj)
 	if err != nil {
@@ -112,7 +117,7 @@ func ensureApplied(ctx context.Context, c client.Client, scheme *runtime.Scheme,
 			// Typed objects from the cache carry no apiVersion and kind.
 			liveMap["apiVersion"], liveMap["kind"] = desired.GetAPIVersion(), desired.GetKind()
 			if isSubset(desired.Object, liveMap) {
-				return nil
+				return assignObject(obj, liveObj)
 			}
 		}
 	case !apierrors.IsNotFound(err):
@@ -121,6 +126,28 @@ func ensureApplied(ctx context.Context, c client.Client, scheme *runtime.Scheme,
 	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(desired), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("applying %s %s/%s: %w", desired.GetKind(), desired.GetNamespace(), desired.GetName(), err)
 	}
+	// desired now holds the apply response.
+	stored, err := scheme.New(desired.GroupVersionKind())
+	if err != nil {
+		return fmt.Errorf("kind %s: %w", desired.GroupVersionKind(), err)
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(desired.Object, stored); err != nil {
+		return fmt.Errorf("reading the applied %s %s: %w", desired.GetKind(), desired.GetName(), err)
+	}
+	storedObj, ok := stored.(client.Object)
+	if !ok {
+		return fmt.Errorf("kind %s is not an object", desired.GroupVersionKind())
+	}
+	return assignObject(obj, storedObj)
+}
+
+// assignObject copies src into dst, two objects of the same Go type.
+func assignObject(dst, src client.Object) error {
+	d, s := reflect.ValueOf(dst), reflect.ValueOf(src)
+	if d.Type() != s.Type() || d.Kind() != reflect.Pointer {
+		return fmt.Errorf("cannot copy a %T into a %T", src, dst)
+	}
+	d.Elem().Set(s.Elem())
 	return nil
 }
 

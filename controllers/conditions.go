@@ -70,12 +70,20 @@ func summarize(obj clrv1.ObjectWithConditions, generation int64, o outcome) {
 }
 
 // readyTransition reports whether the Ready condition changed status or
-// reason between two condition lists: events are emitted only then.
+// reason between two condition lists: events are emitted only then. An
+// object's first Ready condition is news only when it is Ready, stalled or
+// failed: "still progressing" right after creation is not (a thousand new
+// tenants would otherwise post a thousand Warnings each for their Issuers
+// and providers, which the apiserver stores and the operator caches).
 func readyTransition(before, after []metav1.Condition) (changed bool, now *metav1.Condition) {
 	b := meta.FindStatusCondition(before, clrv1.ConditionReady)
 	a := meta.FindStatusCondition(after, clrv1.ConditionReady)
 	if a == nil {
 		return false, nil
+	}
+	if b == nil && a.Status != metav1.ConditionTrue && a.Reason != clrv1.ReasonReconcileFailed &&
+		meta.IsStatusConditionTrue(after, clrv1.ConditionReconciling) {
+		return false, a
 	}
 	if b == nil || b.Status != a.Status || b.Reason != a.Reason {
 		return true, a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -39,6 +40,12 @@ type IssuerReconciler struct {
 	Recorder events.EventRecorder
 	// Now is the clock (time.Now when nil); keys are retired at Now.
 	Now func() time.Time
+
+	// ownerApplied remembers, by key Secret UID, the resourceVersion of the
+	// cached Secret the owner reference was applied over: until the cache
+	// shows a newer version, the reconciles that cert-manager's Certificate
+	// updates cause right after issuance need not apply it again.
+	ownerApplied sync.Map
 }
 
 // +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=issuers,verbs=get;list;watch
@@ -61,9 +68,9 @@ func (r *IssuerReconciler) SetupWithManager(mgr manager.Manager, opts controller
 		Named("issuer").
 		WithOptions(opts).
 		For(&clrv1.Issuer{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Owns(&cmapi.Certificate{}).
-		Owns(&cmapi.Issuer{}).
-		Owns(&corev1.ConfigMap{}).
+		Owns(&cmapi.Certificate{}, ownedChildChanged).
+		Owns(&cmapi.Issuer{}, ownedChildChanged).
+		Owns(&corev1.ConfigMap{}, ownedChildChanged).
 		// cert-manager writes the key Secret; it carries our label (through
 		// the Certificate's secretTemplate) naming the Issuer.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(issuerFromLabel)).
@@ -304,8 +311,12 @@ func (r *IssuerReconciler) applyOwned(ctx context.Context, owner *clrv1.Issuer, 
 func (r *IssuerReconciler) ownKeySecret(ctx context.Context, issuer *clrv1.Issuer, secret *corev1.Secret) error {
 	for _, ref := range secret.OwnerReferences {
 		if ref.UID == issuer.UID {
+			r.ownerApplied.Delete(secret.UID)
 			return nil
 		}
+	}
+	if rv, ok := r.ownerApplied.Load(secret.UID); ok && rv == secret.ResourceVersion {
+		return nil // applied over this very version; the cache lags
 	}
 	gvk, err := apiutil.GVKForObject(issuer, r.Scheme)
 	if err != nil {
@@ -323,5 +334,6 @@ func (r *IssuerReconciler) ownKeySecret(ctx context.Context, issuer *clrv1.Issue
 	if err := r.Client.Apply(ctx, ctrl.ApplyConfigurationFromUnstructured(u), ctrl.FieldOwner(FieldManager)); err != nil {
 		return fmt.Errorf("adding the Issuer as owner of Secret %s: %w", secret.Name, err)
 	}
+	r.ownerApplied.Store(secret.UID, secret.ResourceVersion)
 	return nil
 }

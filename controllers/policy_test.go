@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +204,33 @@ func TestIsSubset(t *testing.T) {
 	} {
 		if got := isSubset(tc.want, live); got != tc.ok {
 			t.Errorf("isSubset(%v) = %v, want %v", tc.want, got, tc.ok)
+		}
+	}
+}
+
+// TestRenderCredentialStatus: the status policy reaches clr-server's
+// configuration, and a provider that never set it renders no key at all (so
+// upgrading the operator does not change its config bytes or restart it).
+func TestRenderCredentialStatus(t *testing.T) {
+	for _, c := range []struct {
+		spec *clrv1.ProviderCredentialStatus
+		want serverconfig.StatusEntries
+	}{
+		{nil, ""},
+		{&clrv1.ProviderCredentialStatus{Entries: clrv1.StatusEntriesRevocation}, serverconfig.StatusEntriesRevocation},
+		{&clrv1.ProviderCredentialStatus{Entries: clrv1.StatusEntriesAll}, serverconfig.StatusEntriesAll},
+	} {
+		p := &clrv1.CLRProvider{Spec: clrv1.CLRProviderSpec{Hostname: "clr.example.edu", CredentialStatus: c.spec}}
+		cfg := renderServerConfig(p, nil, nil)
+		if cfg.CredentialStatus.Entries != c.want {
+			t.Errorf("%+v: rendered entries %q, want %q", c.spec, cfg.CredentialStatus.Entries, c.want)
+		}
+		raw, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if has := strings.Contains(string(raw), `"credentialStatus"`); has != (c.want != "") {
+			t.Errorf("%+v: credentialStatus key present=%v in %s", c.spec, has, raw)
 		}
 	}
 }

@@ -32,7 +32,7 @@ type BuildOptions struct {
 }
 
 // serverUID is the non-root user and group clr-server runs as (the
-// distroless "nonroot" user).
+// images' "nonroot" user, 65532).
 const serverUID = 65532
 
 func providerLabels(p *clrv1.CLRProvider, component string) map[string]string {

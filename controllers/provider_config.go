@@ -123,6 +123,20 @@ func issuerProfile(spec *clrv1.IssuerProfile) map[string]any {
 	return p
 }
 
+// issuerAuthority is the Issuer's accreditations and legal authority for
+// clr-server, which publishes them in the issuer Profile and on the
+// verification page.
+func issuerAuthority(spec []clrv1.Authority) []serverconfig.Authority {
+	if len(spec) == 0 {
+		return nil
+	}
+	out := make([]serverconfig.Authority, 0, len(spec))
+	for _, a := range spec {
+		out = append(out, serverconfig.Authority{Name: a.Name, URL: a.URL, Identifier: a.Identifier, Description: a.Description})
+	}
+	return out
+}
+
 func durationValue(d *metav1.Duration, def time.Duration) serverconfig.Duration {
 	return serverconfig.Duration{Duration: durationOr(d, def)}
 }
@@ -168,6 +182,7 @@ func renderServerConfig(p *clrv1.CLRProvider, issuers []resolvedIssuer, framewor
 				ProofFormats: formats,
 				Cryptosuite:  string(signing.EffectiveCryptosuite()),
 			},
+			Authority: issuerAuthority(i.Spec.Authority),
 		})
 	}
 	for _, f := range frameworks {
@@ -190,6 +205,16 @@ func renderServerConfig(p *clrv1.CLRProvider, issuers []resolvedIssuer, framewor
 	}
 	for _, c := range o.IssuingClients {
 		cfg.OAuth.IssuingClients = append(cfg.OAuth.IssuingClients, serverconfig.IssuingClient{ClientID: c.ClientID, Scopes: c.Scopes})
+	}
+	if cs := p.Spec.CredentialStatus; cs != nil {
+		// Unset stays unset, so providers that never chose keep their
+		// rendered bytes (and their pods) unchanged.
+		switch cs.Entries {
+		case clrv1.StatusEntriesAll:
+			cfg.CredentialStatus.Entries = serverconfig.StatusEntriesAll
+		case clrv1.StatusEntriesRevocation:
+			cfg.CredentialStatus.Entries = serverconfig.StatusEntriesRevocation
+		}
 	}
 	return cfg
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,10 @@ type CLRProviderReconciler struct {
 	// when zero).
 	DiscoveryRecheck time.Duration
 
+	// Scope is where the operator works: a Framework outside it cannot be
+	// read (the cache does not hold it) and is reported as such.
+	Scope WatchScope
+
 	smMu           sync.Mutex
 	smMissingUntil time.Time
 }
@@ -77,19 +82,19 @@ func (r *CLRProviderReconciler) SetupWithManager(mgr manager.Manager, opts contr
 		Named("clrprovider").
 		WithOptions(opts).
 		For(&clrv1.CLRProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Owns(&corev1.ConfigMap{}).
-		Owns(&corev1.Secret{}).
-		Owns(&corev1.PersistentVolumeClaim{}).
-		Owns(&corev1.ServiceAccount{}).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		Owns(&networkingv1.Ingress{}).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
-		Owns(&cmapi.Certificate{}).
+		Owns(&corev1.ConfigMap{}, ownedChildChanged).
+		Owns(&corev1.Secret{}, ownedChildChanged).
+		Owns(&corev1.PersistentVolumeClaim{}, ownedChildChanged).
+		Owns(&corev1.ServiceAccount{}, ownedChildChanged).
+		Owns(&appsv1.Deployment{}, ownedChildChanged).
+		Owns(&corev1.Service{}, ownedChildChanged).
+		Owns(&networkingv1.Ingress{}, ownedChildChanged).
+		Owns(&networkingv1.NetworkPolicy{}, ownedChildChanged).
+		Owns(&policyv1.PodDisruptionBudget{}, ownedChildChanged).
+		Owns(&cmapi.Certificate{}, ownedChildChanged).
 		Watches(&clrv1.Issuer{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			return providersBy(ctx, c, o.GetNamespace(), IndexProviderIssuer, o.GetName())
-		})).
+		}), issuerChangedForProviders).
 		// A rotation rewrites the Issuer's keyring ConfigMap before its
 		// status; watching the keyring too means the provider never copies
 		// a stale one.
@@ -340,8 +345,11 @@ func (r *CLRProviderReconciler) reconcileReferences(ctx context.Context, st *pro
 		// Certificate is being renewed (Ready False for a moment): the
 		// provider must not flap on every rotation.
 		if is.Status.CurrentKey == nil {
+			// The Issuer's own status says why: copying its message here
+			// would patch every waiting provider at each step of
+			// cert-manager's progress.
 			return stepResult{reason: clrv1.ReasonIssuerNotReady, stop: true,
-				message: fmt.Sprintf("Issuer %s has no signing key yet: %s", ref.Name, readyMessage(is))}, nil
+				message: fmt.Sprintf("Issuer %s has no signing key yet; its status says why", ref.Name)}, nil
 		}
 		kr := &corev1.ConfigMap{}
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: keyringConfigMapName(ref.Name)}, kr); err != nil {
@@ -359,6 +367,14 @@ func (r *CLRProviderReconciler) reconcileReferences(ctx context.Context, st *pro
 		ns := ref.Namespace
 		if ns == "" {
 			ns = p.Namespace
+		}
+		if !r.Scope.FrameworkVisible(ns) {
+			// The cache would answer with an error (or, were it
+			// widened, NotFound): name the cause and the fix instead.
+			return stepResult{reason: clrv1.ReasonFrameworkNamespaceNotWatched, stalled: true, stop: true,
+				message: fmt.Sprintf("Framework %s/%s is in namespace %s, which this operator does not watch (--namespaces=%s); "+
+					"to share Frameworks from there, add %s to the operator's --framework-namespaces",
+					ns, ref.Name, ns, strings.Join(r.Scope.Namespaces, ","), ns)}, nil
 		}
 		fw := &clrv1.Framework{}
 		if err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, fw); err != nil {
@@ -520,10 +536,7 @@ func (r *CLRProviderReconciler) reconcileStorage(ctx context.Context, st *provid
 	if err := r.applyOwned(ctx, p, pvc); err != nil {
 		return stepResult{}, err
 	}
-	current := &corev1.PersistentVolumeClaim{}
-	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(pvc), current); err != nil && !apierrors.IsNotFound(err) {
-		return stepResult{}, fmt.Errorf("reading PersistentVolumeClaim %s: %w", pvc.Name, err)
-	}
+	current := pvc // the stored claim (cache or apply response)
 	if current.Status.Phase != corev1.ClaimBound {
 		// Not a stop: with a WaitForFirstConsumer storage class the claim
 		// binds only once the pod is scheduled.
@@ -551,13 +564,9 @@ func (r *CLRProviderReconciler) reconcileWorkload(ctx context.Context, st *provi
 	if err := r.applyOwned(ctx, p, dep); err != nil {
 		return stepResult{}, err
 	}
-	current := &appsv1.Deployment{}
-	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(dep), current); err != nil {
-		if apierrors.IsNotFound(err) {
-			return stepResult{reason: clrv1.ReasonDeploymentNotAvailable, message: "Deployment created; waiting for it to be observed"}, nil
-		}
-		return stepResult{}, fmt.Errorf("reading Deployment %s: %w", dep.Name, err)
-	}
+	// dep is now the stored Deployment: from the cache, or the apply
+	// response when it was just written (no second reconcile to see it).
+	current := dep
 	st.deployment = current
 	ok, msg := deploymentAvailable(current, replicasOf(p))
 	if !ok || current.Spec.Template.Annotations[AnnotationInputHash] != st.inputsHash {
@@ -621,9 +630,11 @@ func (r *CLRProviderReconciler) reconcileNetwork(ctx context.Context, st *provid
 		if err := r.Client.Get(ctx, certName, cert); err != nil && !apierrors.IsNotFound(err) {
 			return stepResult{}, fmt.Errorf("reading Certificate %s: %w", certName.Name, err)
 		}
+		// Not a stop: the Ingress is in place and the later steps do not
+		// depend on its certificate; cert-manager retries on its own.
 		if ready, reason, msg := certificateReady(cert); !ready {
-			return stepResult{reason: clrv1.ReasonIngressNotReady,
-				message: fmt.Sprintf("TLS Certificate %s not Ready: %s %s", certName.Name, reason, msg)}, nil
+			return stepResult{reason: clrv1.ReasonIngressCertificateNotReady,
+				message: fmt.Sprintf("cert-manager has not issued the Ingress TLS Certificate %s (Secret %s) yet: %s", certName.Name, certName.Name, strings.TrimSpace(reason+" "+msg))}, nil
 		}
 	}
 	return stepResult{ok: true, reason: clrv1.ReasonSucceeded, message: fmt.Sprintf("Service and Ingress for %s in place", p.Spec.Hostname)}, nil

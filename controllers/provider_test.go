@@ -37,7 +37,9 @@ const ZeroWritesPeriod = 30 * time.Second
 // and returns a CLRProvider for them (not yet created).
 func tenant(t *testing.T, ns string) *clrv1.CLRProvider {
 	t.Helper()
-	if err := k8s.Create(ctx, newIssuer(ns, "cascadia", clrv1.KeyAlgorithmEd25519)); err != nil {
+	is := newIssuer(ns, "cascadia", clrv1.KeyAlgorithmEd25519)
+	is.Spec.Authority = tenantAuthority
+	if err := k8s.Create(ctx, is); err != nil {
 		t.Fatal(err)
 	}
 	if err := k8s.Create(ctx, transformativeLearning(ns, "outcomes")); err != nil {
@@ -79,6 +81,14 @@ func tenant(t *testing.T, ns string) *clrv1.CLRProvider {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// tenantAuthority is the accreditation and legal authority of the tenant's
+// Issuer, which the rendered clr-server config must carry.
+var tenantAuthority = []clrv1.Authority{
+	{Name: "Northwest Commission on Colleges and Universities", URL: "https://nwccu.org/institutions/cascadia-state",
+		Identifier: "NWCCU-0042", Description: "Institutional accreditation"},
+	{Name: "Washington Student Achievement Council", Identifier: "degree authorization 1967-04"},
+}
 
 func getProvider(t *testing.T, ns, name string) *clrv1.CLRProvider {
 	t.Helper()
@@ -357,6 +367,15 @@ func TestProviderCreatesChildrenAndConverges(t *testing.T) {
 			}
 			if err := doc.Validate(); err != nil {
 				t.Errorf("clr-server rejects framework %s: %v", f.Name, err)
+			}
+		}
+		if len(cfg.Issuers) != 1 || len(cfg.Issuers[0].Authority) != len(tenantAuthority) {
+			t.Fatalf("rendered issuers %+v, want one with %d authorities", cfg.Issuers, len(tenantAuthority))
+		}
+		for i, a := range tenantAuthority {
+			got := cfg.Issuers[0].Authority[i]
+			if got.Name != a.Name || got.URL != a.URL || got.Identifier != a.Identifier || got.Description != a.Description {
+				t.Errorf("authority[%d] rendered as %+v, want %+v", i, got, a)
 			}
 		}
 		for _, is := range cfg.Issuers {

@@ -37,6 +37,9 @@ type Options struct {
 	// RegisterMetrics registers the per-object metrics collector on
 	// controller-runtime's registry (once per process).
 	RegisterMetrics bool
+	// Scope is where the operator works; it must be the scope the
+	// manager's cache was made for (CacheOptionsFor).
+	Scope WatchScope
 }
 
 // Setup registers the field indexes, the three controllers and the metrics
@@ -59,6 +62,7 @@ func Setup(ctx context.Context, mgr manager.Manager, opts Options) error {
 	if err := (&CLRProviderReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("clr-operator-clrprovider"), Options: opts.Build, DiscoveryRecheck: opts.DiscoveryRecheck,
+		Scope: opts.Scope,
 	}).SetupWithManager(mgr, copts); err != nil {
 		return fmt.Errorf("setting up the CLRProvider controller: %w", err)
 	}

@@ -12,9 +12,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -37,7 +39,33 @@ var (
 	env *testenv.Env
 	k8s client.Client // direct (uncached) client
 	ctx context.Context
+	// operatorConfig is the REST config of the operator's user (the
+	// generated ClusterRole only).
+	operatorConfig *rest.Config
 )
+
+// scoped are the namespaces of the tests of a namespaced operator (see
+// scope_test.go). The suite's all-namespaces operator leaves them alone:
+// two operators reconciling the same objects would fight over them.
+var scoped = struct{ tenant, shared, unwatched string }{
+	tenant: "scope-tenant-" + rand.String(6), shared: "scope-shared-" + rand.String(6), unwatched: "scope-other-" + rand.String(6),
+}
+
+// suiteCacheOptions is the operator's cache for all namespaces, except
+// that the scoped namespaces are given a field selector no object matches
+// (controller-runtime then also keeps them out of the all-namespaces
+// informers).
+func suiteCacheOptions() cache.Options {
+	opts := controllers.CacheOptions(nil)
+	none := cache.Config{FieldSelector: fields.OneTermEqualSelector("metadata.name", "left-to-the-namespaced-operator-of-scope-test")}
+	opts.DefaultNamespaces = map[string]cache.Config{
+		cache.AllNamespaces: {},
+		scoped.tenant:       none,
+		scoped.shared:       none,
+		scoped.unwatched:    none,
+	}
+	return opts
+}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -76,7 +104,7 @@ func runMain(m *testing.M) int {
 	defer cancel()
 	// The operator runs as a user holding only the generated ClusterRole
 	// (config/rbac/role.yaml): a missing RBAC marker fails the tests.
-	operatorConfig, err := operatorUser(ctx)
+	operatorConfig, err = operatorUser(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: operator RBAC:", err)
 		return 1
@@ -85,7 +113,7 @@ func runMain(m *testing.M) int {
 	mgr, err := ctrl.NewManager(operatorConfig, ctrl.Options{
 		Scheme:     scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Cache:      controllers.CacheOptions(nil),
+		Cache:      suiteCacheOptions(),
 		Controller: config.Controller{RecoverPanic: &recoverPanic, SkipNameValidation: &recoverPanic},
 	})
 	if err != nil {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the cert-manager controller program for tests (hack/tools/cert-manager,
 # its own Go module on github.com/cert-manager/cert-manager) into
-#   bin/tools/cert-manager/<version>/cert-manager-controller
+#   bin/tools/cert-manager/<version>-<source hash>/cert-manager-controller
 # cached by version: a second run only prints the path. Also prints nothing but
 # the binary's path on stdout (last line); progress goes to stderr.
 set -euo pipefail
@@ -10,7 +10,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=hack/versions.env
 source "$root/hack/versions.env"
 
-out="$root/bin/tools/cert-manager/$CERT_MANAGER_VERSION"
+# The cache key includes the program's source, so editing it rebuilds.
+src_sum=$(cat "$root/hack/tools/cert-manager/main.go" "$root/hack/tools/cert-manager/go.mod" | sha256sum | cut -c1-12)
+out="$root/bin/tools/cert-manager/$CERT_MANAGER_VERSION-$src_sum"
 bin="$out/cert-manager-controller"
 log() { echo "build-cert-manager: $*" >&2; }
 

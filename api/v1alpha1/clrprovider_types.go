@@ -111,10 +111,41 @@ type CLRProviderSpec struct {
 	// +optional
 	OAuth ProviderOAuth `json:"oauth,omitempty"`
 
+	// credentialStatus chooses the credentialStatus entries of credentials
+	// issued from now on (credentials already issued keep theirs).
+	// +optional
+	CredentialStatus *ProviderCredentialStatus `json:"credentialStatus,omitempty"`
+
 	// paused stops the operator from changing anything it manages for this
 	// provider (for maintenance); status still reports what it sees.
 	// +optional
 	Paused bool `json:"paused,omitempty"`
+}
+
+// StatusEntries is a credentialStatus policy.
+// +kubebuilder:validation:Enum=Revocation;All
+type StatusEntries string
+
+const (
+	// StatusEntriesRevocation: one BitstringStatusListEntry (revocation),
+	// the single credentialStatus object the OB 3.0 / CLR 2.0 JSON Schemas
+	// allow, so every schema-based validator accepts the credentials. They
+	// can be revoked, not suspended.
+	StatusEntriesRevocation StatusEntries = "Revocation"
+	// StatusEntriesAll: BitstringStatusListEntry for revocation and for
+	// suspension plus the issuer's 1EdTechRevocationList, as an array (VC
+	// Data Model 2.0 allows a set). Suspension works; validators applying
+	// the OB 3.0 / CLR 2.0 JSON Schemas strictly reject the array.
+	StatusEntriesAll StatusEntries = "All"
+)
+
+// ProviderCredentialStatus is the status policy of issued credentials.
+type ProviderCredentialStatus struct {
+	// entries is Revocation (one schema-valid entry, the default) or All
+	// (revocation, suspension and 1EdTechRevocationList entries).
+	// +kubebuilder:default=Revocation
+	// +optional
+	Entries StatusEntries `json:"entries,omitempty"`
 }
 
 // FrameworkReference names a Framework, possibly in another namespace.

@@ -93,13 +93,21 @@ const (
 	// ReasonFrameworkNotShared: a Framework in another namespace does not
 	// share itself (spec.sharing.namespaceSelector) with this namespace.
 	ReasonFrameworkNotShared = "FrameworkNotShared"
+	// ReasonFrameworkNamespaceNotWatched: a referenced Framework is in a
+	// namespace the operator does not watch (its --namespaces flag), so
+	// it cannot be read; --framework-namespaces adds namespaces of shared
+	// Frameworks.
+	ReasonFrameworkNamespaceNotWatched = "FrameworkNamespaceNotWatched"
 
 	// ReasonStorageNotReady: the SQLite volume is not bound yet.
 	ReasonStorageNotReady = "StorageNotReady"
 	// ReasonDeploymentNotAvailable: the clr-server pods are not all ready.
 	ReasonDeploymentNotAvailable = "DeploymentNotAvailable"
-	// ReasonIngressNotReady: the Ingress or its TLS certificate is pending.
-	ReasonIngressNotReady = "IngressNotReady"
+	// ReasonIngressCertificateNotReady: the cert-manager Certificate the
+	// operator requested for the Ingress (spec.ingress.tls.issuerRef) is not
+	// Ready yet, so the Ingress would serve no or an expired certificate;
+	// the message carries cert-manager's reason.
+	ReasonIngressCertificateNotReady = "IngressCertificateNotReady"
 )
 
 // ObjectWithConditions is implemented by every kind of this package, so that

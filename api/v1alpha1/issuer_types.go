@@ -208,6 +208,7 @@ type IdentifierEntry struct {
 }
 
 // ParentOrganization is the organisation an institution belongs to.
+// +kubebuilder:validation:XValidation:rule="has(self.id) || has(self.url)",message="spec.profile.parentOrg: set id or url: an Open Badges Profile needs an id, and the home page serves as one when the organisation has no profile of its own",reason=FieldValueRequired
 type ParentOrganization struct {
 	// name of the organisation.
 	// +kubebuilder:validation:MinLength=1

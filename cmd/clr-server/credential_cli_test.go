@@ -320,24 +320,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.alg+"/"+c.format, func(t *testing.T) {
 			dir := t.TempDir()
-			keyFile := filepath.Join(dir, "tls.key")
-			if code, _, stderr := inProcess(nil, "keygen", "--algorithm", c.alg, "--out", keyFile); code != 0 {
-				t.Fatal(stderr)
-			}
-			pemBytes, _ := os.ReadFile(keyFile)
-			signer, err := keys.ParsePrivateKeyPEM(pemBytes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			jwk, _ := keys.PublicJWK(signer.Public())
-			vm := did + "#key-1"
-			didDoc, _ := json.Marshal(map[string]any{
-				"@context": []any{resolve.DIDContext}, "id": did,
-				"verificationMethod": []any{map[string]any{"id": vm, "type": "JsonWebKey", "controller": did, "publicKeyJwk": jwk}},
-				"assertionMethod":    []any{vm},
-			})
-			docFile := filepath.Join(dir, "did.json")
-			os.WriteFile(docFile, didDoc, 0o600)
+			keyFile, vm, docFile := didWebIssuerKey(t, dir, did, c.alg)
 			inFile := filepath.Join(dir, "in.json")
 			os.WriteFile(inFile, withIssuer, 0o600)
 
@@ -427,4 +410,97 @@ func TestContextsDefault(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("contexts next to the binary: %v\n%s", err, out)
 	}
+}
+
+// TestVerifyStatusSet: a credential whose credentialStatus is an array (VC
+// 2.0; the OB 3.0 schemas allow one object) fails on structure by default;
+// with --allow-status-set the array is a warning and its entries are still
+// checked: the entry names a list signed by another issuer, which must not
+// count as "not revoked" (STATUS_UNKNOWN).
+func TestVerifyStatusSet(t *testing.T) {
+	shared := sharedDir(t)
+	contexts := filepath.Join(shared, "contexts")
+	const rel = "examples/ob30/bit-string-list/credential-status-revoked.json"
+	listURL := "https://raw.githubusercontent.com/1EdTech/digital-credentials-public-validator/refs/heads/main/inspector-vc/src/test/resources/ob30/bit-string-list/testlist"
+	var cred map[string]any
+	if err := json.Unmarshal(unsignedExample(t, rel), &cred); err != nil {
+		t.Fatal(err)
+	}
+	const did = "did:web:issuer.example.edu"
+	cred["issuer"].(map[string]any)["id"] = did
+	cred["credentialStatus"] = []any{cred["credentialStatus"]}
+	dir := t.TempDir()
+	keyFile, vm, docFile := didWebIssuerKey(t, dir, did, keys.Ed25519)
+	in, _ := json.Marshal(cred)
+	inFile := filepath.Join(dir, "in.json")
+	os.WriteFile(inFile, in, 0o600)
+	code, signed, stderr := inProcess(nil, "sign", "--key", keyFile, "--format", "jwt", "--contexts", contexts, "--verification-method", vm, inFile)
+	if code != 0 {
+		t.Fatalf("sign: exit %d %s", code, stderr)
+	}
+	signedFile := filepath.Join(dir, "signed")
+	os.WriteFile(signedFile, signed, 0o600)
+	statusOf := func(r cliReport, code string) []string {
+		var out []string
+		for _, c := range r.Credentials {
+			for _, ch := range c.Checks {
+				if ch.Code == code {
+					out = append(out, ch.Status)
+				}
+			}
+		}
+		return out
+	}
+	base := []string{"verify", "--contexts", contexts, "--offline", "--now", "2026-06-01T00:00:00Z",
+		"--resource", "https://issuer.example.edu/.well-known/did.json=" + docFile,
+		"--resource", listURL + "=" + filepath.Join(shared, "examples/ob30/bit-string-list/testlist")}
+
+	code, out, _ := inProcess(nil, append(base, signedFile)...)
+	rep := parseReport(t, out)
+	if code != 1 || !slices.Contains(statusOf(rep, "STRUCTURE"), "fail") {
+		t.Fatalf("default: exit %d, STRUCTURE %v, want exit 1 with a STRUCTURE failure\n%s", code, statusOf(rep, "STRUCTURE"), out)
+	}
+	code, out, _ = inProcess(nil, append(base, "--allow-status-set", signedFile)...)
+	rep = parseReport(t, out)
+	if got := statusOf(rep, "STRUCTURE"); code != 1 || !slices.Equal(got, []string{"warn"}) {
+		t.Fatalf("--allow-status-set: exit %d, STRUCTURE %v, want exit 1 with only a STRUCTURE warning\n%s", code, got, out)
+	}
+	if !slices.Contains(statusOf(rep, "STATUS_UNKNOWN"), "fail") || rep.Verified {
+		t.Fatalf("--allow-status-set: the revoked entry of the set was not checked: %v\n%s", rep.codes(), out)
+	}
+}
+
+// didWebIssuerKey generates a key with `clr-server keygen` into dir and
+// writes the DID document of did publishing it as did#key-1; it returns the
+// key file, the verification method and the document's file (to serve with
+// --resource).
+func didWebIssuerKey(t *testing.T, dir, did, alg string) (keyFile, vm, docFile string) {
+	t.Helper()
+	keyFile = filepath.Join(dir, "tls.key")
+	if code, _, stderr := inProcess(nil, "keygen", "--algorithm", alg, "--out", keyFile); code != 0 {
+		t.Fatal(stderr)
+	}
+	pemBytes, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := keys.ParsePrivateKeyPEM(pemBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk, err := keys.PublicJWK(signer.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm = did + "#key-1"
+	didDoc, _ := json.Marshal(map[string]any{
+		"@context": []any{resolve.DIDContext}, "id": did,
+		"verificationMethod": []any{map[string]any{"id": vm, "type": "JsonWebKey", "controller": did, "publicKeyJwk": jwk}},
+		"assertionMethod":    []any{vm},
+	})
+	docFile = filepath.Join(dir, "did.json")
+	if err := os.WriteFile(docFile, didDoc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keyFile, vm, docFile
 }

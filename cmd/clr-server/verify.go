@@ -57,6 +57,7 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	nowFlag := fs.String("now", "", "judge validity at this RFC 3339 instant instead of the current time")
 	timeout := fs.Duration("timeout", 30*time.Second, "overall time limit")
 	unknownWarn := fs.Bool("status-unknown-is-warning", false, "report an unknown credential status as a warning instead of a failure")
+	statusSet := fs.Bool("allow-status-set", false, "accept a credentialStatus array (VC 2.0; the OB 3.0 / CLR 2.0 schemas allow one entry) with a warning")
 	resources := resourceFlags{}
 	fs.Var(resources, "resource", "serve URL from a local FILE (status list, DID document, key document, JWKS); repeatable: --resource URL=FILE")
 	fs.Usage = func() {
@@ -108,6 +109,7 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Resolver:               &resolve.Resolver{Offline: *offline, Resources: overrides},
 		Now:                    now,
 		StatusUnknownIsWarning: *unknownWarn,
+		AllowStatusSet:         *statusSet,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "clr-server verify:", err)

@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -25,13 +27,14 @@ const defaultServerImage = "ghcr.io/learnerrecords/clr-server:dev"
 
 func main() {
 	var (
-		metricsAddr, probeAddr, namespaces, image, ingressNS, monitoringNS string
-		leaderElect                                                        bool
-		maxConcurrent, burst                                               int
-		qps                                                                float64
+		metricsAddr, probeAddr, pprofAddr, namespaces, image, ingressNS, monitoringNS string
+		leaderElect                                                                   bool
+		maxConcurrent, burst                                                          int
+		qps                                                                           float64
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 disables it)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "serve Go's /debug/pprof/ on this address (off when empty)")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one of several replicas reconciles")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 10, "concurrent reconciles per controller")
 	// client-go's defaults (5 QPS) would make a thousand tenants take
@@ -40,18 +43,27 @@ func main() {
 	flag.Float64Var(&qps, "kube-api-qps", 200, "requests per second to the apiserver")
 	flag.IntVar(&burst, "kube-api-burst", 400, "request burst to the apiserver")
 	flag.StringVar(&namespaces, "namespaces", "", "comma-separated namespaces to watch (all when empty)")
+	var frameworkNS string
+	flag.StringVar(&frameworkNS, "framework-namespaces", "", "with --namespaces: comma-separated namespaces holding Frameworks shared with the watched namespaces (only their Frameworks are reconciled there)")
 	flag.StringVar(&image, "clr-server-image", defaultServerImage, "clr-server image for CLRProviders without spec.image")
 	flag.StringVar(&ingressNS, "network-policy-ingress-namespaces", "ingress-nginx", "comma-separated namespaces whose pods may reach clr-server's API port")
 	flag.StringVar(&monitoringNS, "network-policy-monitoring-namespaces", "monitoring", "comma-separated namespaces whose pods may scrape clr-server's metrics port")
+	memoryLimitRatio := flag.Float64("memory-limit-ratio", 0.9,
+		"Go soft memory limit as a share of $"+envMemoryLimit+" (the container's memory limit, from the downward API), unless GOMEMLIMIT is set; 0 disables")
 	zopts := zap.Options{}
 	zopts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zopts)))
+	if err := setMemoryLimit(*memoryLimitRatio); err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		os.Exit(1)
+	}
 
 	if err := run(ctrl.SetupSignalHandler(), runOptions{
-		metricsAddr: metricsAddr, probeAddr: probeAddr, leaderElect: leaderElect,
+		metricsAddr: metricsAddr, probeAddr: probeAddr, pprofAddr: pprofAddr, leaderElect: leaderElect,
 		maxConcurrent: maxConcurrent, namespaces: splitList(namespaces), qps: float32(qps), burst: burst,
-		build: controllers.BuildOptions{DefaultImage: image, IngressNamespaces: splitList(ingressNS), MonitoringNamespaces: splitList(monitoringNS)},
+		frameworkNamespaces: splitList(frameworkNS),
+		build:               controllers.BuildOptions{DefaultImage: image, IngressNamespaces: splitList(ingressNS), MonitoringNamespaces: splitList(monitoringNS)},
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		os.Exit(1)
@@ -59,13 +71,15 @@ func main() {
 }
 
 type runOptions struct {
-	metricsAddr, probeAddr string
-	leaderElect            bool
-	maxConcurrent          int
-	qps                    float32
-	burst                  int
-	namespaces             []string
-	build                  controllers.BuildOptions
+	metricsAddr, probeAddr, pprofAddr string
+	leaderElect                       bool
+	maxConcurrent                     int
+	qps                               float32
+	burst                             int
+	namespaces                        []string
+	// frameworkNamespaces: --framework-namespaces.
+	frameworkNamespaces []string
+	build               controllers.BuildOptions
 }
 
 func run(ctx context.Context, o runOptions) error {
@@ -79,9 +93,10 @@ func run(ctx context.Context, o runOptions) error {
 		Scheme:                 controllers.NewScheme(),
 		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress: o.probeAddr,
+		PprofBindAddress:       o.pprofAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "clr-operator.learnerrecords.io",
-		Cache:                  controllers.CacheOptions(o.namespaces),
+		Cache:                  controllers.CacheOptionsFor(o.scope()),
 		// A panic in one reconcile becomes an error for that object
 		// instead of taking every tenant's reconciliation down.
 		Controller: config.Controller{RecoverPanic: &recoverPanic},
@@ -90,7 +105,7 @@ func run(ctx context.Context, o runOptions) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
-		MaxConcurrentReconciles: o.maxConcurrent, Build: o.build, RegisterMetrics: true,
+		MaxConcurrentReconciles: o.maxConcurrent, Build: o.build, RegisterMetrics: true, Scope: o.scope(),
 	}); err != nil {
 		return err
 	}
@@ -103,6 +118,10 @@ func run(ctx context.Context, o runOptions) error {
 	return mgr.Start(ctx)
 }
 
+func (o runOptions) scope() controllers.WatchScope {
+	return controllers.WatchScope{Namespaces: o.namespaces, FrameworkNamespaces: o.frameworkNamespaces}
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -111,4 +130,31 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// envMemoryLimit names the container's memory limit in bytes; the Helm
+// chart sets it from the downward API (resources.limits.memory).
+const envMemoryLimit = "CLR_MEMORY_LIMIT"
+
+// setMemoryLimit makes the garbage collector work harder as the heap nears
+// the container's limit instead of letting the pod be OOM-killed: with the
+// default GOGC the heap may grow to twice the live data between
+// collections, and a thousand tenants converging produce a lot of short
+// lived garbage. An explicit GOMEMLIMIT wins.
+func setMemoryLimit(ratio float64) error {
+	raw := os.Getenv(envMemoryLimit)
+	if raw == "" || ratio <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return nil
+	}
+	limit, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || limit <= 0 {
+		return fmt.Errorf("%s=%q: want the memory limit in bytes", envMemoryLimit, raw)
+	}
+	if ratio > 1 {
+		return fmt.Errorf("--memory-limit-ratio=%g: want a share of the limit, at most 1", ratio)
+	}
+	soft := int64(float64(limit) * ratio)
+	debug.SetMemoryLimit(soft)
+	ctrl.Log.WithName("setup").Info("Go soft memory limit set", "bytes", soft, "containerLimitBytes", limit)
+	return nil
 }

@@ -31,6 +31,8 @@ type state struct {
 	Contexts  string    `json:"contexts"`
 	// TrustBundle is SSL_CERT_FILE of the tenants ("" = system roots).
 	TrustBundle string `json:"trustBundle,omitempty"`
+	// OIDC is the local OpenID Connect provider (nil with --external-oidc).
+	OIDC *oidcState `json:"oidc,omitempty"`
 }
 
 func (l *layout) stateFile() string { return l.path("state.json") }

@@ -1,6 +1,6 @@
 // Command localup runs the whole product on one machine with only Go (and
-// PostgreSQL's binaries): `go run ./hack/localup up|down|status`, behind
-// `make local-up` / `make local-down`.
+// PostgreSQL's binaries): `go run ./hack/localup up|down|status|demo`,
+// behind `make local-up` / `make local-down` / `make local-demo`.
 //
 // up builds (hack/test-env.sh, cached) and starts a real control plane as
 // detached processes (etcd, kube-apiserver, kube-controller-manager,
@@ -14,6 +14,13 @@
 // mirroring the pod's mounts and starts clr-server from the configuration
 // the operator rendered, rewriting only the mount-path prefixes and the
 // listen addresses.
+//
+// The samples' learners sign in at outside OpenID Connect providers: up
+// runs a local one instead (internal/localidp, `localup idp` in the
+// background), a realm per institution, and points each CLRProvider's
+// issuerURL at its realm before applying it (--external-oidc keeps the
+// samples as written). demo then walks the learner's side of each
+// institution (see demo.go).
 //
 // Everything lives under tmp/local/ in the repository (git-ignored): pid
 // files, logs, the kubeconfig, data. down stops every recorded process by
@@ -46,18 +53,27 @@ const (
 	// their metrics portTenantMetricsBase+1, ...
 	portTenantBase        = 18080
 	portTenantMetricsBase = 19080
+	// portIdP is the local OpenID Connect provider the tenants' learners
+	// sign in at (https).
+	portIdP = 18443
 )
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `Usage: go run ./hack/localup <command>
 
 Commands:
-  up [--samples DIR] [--trust-ca FILE]
-          build and start the local control plane, the operator, the samples and each tenant's clr-server;
+  up [--samples DIR] [--trust-ca FILE] [--external-oidc]
+          build and start the local control plane, the operator, the samples and each tenant's clr-server,
+          and a local OpenID Connect provider the tenants' learners sign in at (a realm per institution,
+          a login form asking only a username) instead of the samples' outside providers;
+          --external-oidc keeps the samples' providers as written (for a provider of your own);
           --trust-ca adds the PEM certificates of FILE to the roots the clr-server processes trust
-          (e.g. a local OpenID Connect provider's CA)
   down    stop everything up started (by pid) and leave no process behind
-  status  list what runs`)
+  status  list what runs
+  demo [--provider NAMESPACE/NAME] [--learner USERNAME]
+          walk the learner's side on the running environment: register an OAuth 2.0 client, issue the
+          learner's records as the registrar, sign in as the learner (authorization code + PKCE through
+          the local provider), list her credentials and print her CLR's verification page`)
 }
 
 func main() {
@@ -75,12 +91,18 @@ func main() {
 		fs := flag.NewFlagSet("up", flag.ExitOnError)
 		fs.StringVar(&l.Samples, "samples", filepath.Join(root, "config", "samples"), "directory of the manifests to apply (Namespaces first, then the rest in file order)")
 		fs.StringVar(&l.TrustCA, "trust-ca", "", "PEM file of CA certificates the tenants' clr-server processes trust besides the system roots (SSL_CERT_FILE)")
+		fs.BoolVar(&l.ExternalOIDC, "external-oidc", false, "keep the samples' OpenID Connect providers instead of running a local one")
 		_ = fs.Parse(os.Args[2:])
 		err = up(l)
 	case "down":
 		err = down(l)
 	case "status":
 		err = status(l)
+	case "demo":
+		err = demo(l, os.Args[2:])
+	case "idp":
+		// Started in the background by up; not for direct use.
+		err = runIdP(os.Args[2:])
 	case "kubelet":
 		// Started in the background by up; not for direct use.
 		err = runKubelet(l)
@@ -112,8 +134,12 @@ type layout struct {
 	// system roots, given to clr-server as SSL_CERT_FILE.
 	TrustCA     string
 	trustBundle string
-	sup         *localcluster.Supervisor
-	start       time.Time
+	// ExternalOIDC keeps the samples' OpenID Connect providers; otherwise
+	// idp plans the local one.
+	ExternalOIDC bool
+	idp          *idpPlan
+	sup          *localcluster.Supervisor
+	start        time.Time
 }
 
 func newLayout(root string) *layout {

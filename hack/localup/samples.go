@@ -30,7 +30,8 @@ const labelLocalUp = "clr.learnerrecords.io/created-by"
 // applySamples applies config/samples after creating what its comments
 // say is needed and not included: for each CLRProvider, its PostgreSQL
 // DSN Secret (with a database on the local server), its OIDC client
-// secret, its Ingress TLS Secret or a self-signed stand-in for the
+// secret (and, unless --external-oidc, its issuerURL pointed at a realm of
+// the local OpenID Connect provider), its Ingress TLS Secret or a self-signed stand-in for the
 // cert-manager issuer it names, and a volume for a SQLite tenant. It
 // returns the providers' keys in namespace/name order.
 func applySamples(ctx context.Context, l *layout, c client.Client, pg *postgres) ([]types.NamespacedName, error) {
@@ -61,7 +62,7 @@ func applySamples(ctx context.Context, l *layout, c client.Client, pg *postgres)
 		if o.GetNamespace() == "" {
 			o.SetNamespace("default")
 		}
-		if err := prepareProvider(actx, l, c, pg, o); err != nil {
+		if err := prepareProvider(actx, l, c, pg, o, rest); err != nil {
 			return nil, fmt.Errorf("preparing CLRProvider %s/%s: %w", o.GetNamespace(), o.GetName(), err)
 		}
 		keys = append(keys, types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()})
@@ -76,7 +77,8 @@ func applySamples(ctx context.Context, l *layout, c client.Client, pg *postgres)
 	return keys, nil
 }
 
-func prepareProvider(ctx context.Context, l *layout, c client.Client, pg *postgres, o *unstructured.Unstructured) error {
+// objs are the manifests being applied (for the Issuers' names).
+func prepareProvider(ctx context.Context, l *layout, c client.Client, pg *postgres, o *unstructured.Unstructured, objs []*unstructured.Unstructured) error {
 	p := &clrv1.CLRProvider{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, p); err != nil {
 		return err
@@ -125,6 +127,11 @@ func prepareProvider(ctx context.Context, l *layout, c client.Client, pg *postgr
 		}
 		if err := createSecret(ctx, c, ns, oidc.ClientSecretRef.Name, corev1.SecretTypeOpaque, map[string][]byte{key: []byte(hex.EncodeToString(secret))}); err != nil {
 			return err
+		}
+		if l.idp != nil {
+			if err := l.idp.addProvider(ctx, c, o, p, objs); err != nil {
+				return err
+			}
 		}
 	}
 	if in := p.Spec.Ingress; in != nil && in.TLS != nil {

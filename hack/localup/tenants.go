@@ -393,11 +393,22 @@ func renderSummary(l *layout, st *state) string {
 				fmt.Fprintf(&b, "                  resolves at http://127.0.0.1:%d%s\n", t.Port, p)
 			}
 		}
+		if st.OIDC != nil {
+			for _, r := range st.OIDC.Realms {
+				if r.Provider == t.Key {
+					fmt.Fprintf(&b, "    sign-in:      %s (local OpenID Connect provider; any username, e.g. %s)\n", r.Issuer, r.SampleLearner)
+				}
+			}
+		}
 		fmt.Fprintf(&b, "    files:        %s (root/ mirrors the pod's mounts)\n", t.Dir)
 		fmt.Fprintf(&b, "    log:          %s\n", l.sup.LogPath(t.Process))
 	}
 	if len(st.Databases) > 0 {
 		fmt.Fprintf(&b, "PostgreSQL:     127.0.0.1:%d, databases %s\n", portPostgres, strings.Join(st.Databases, ", "))
+	}
+	if st.OIDC != nil {
+		fmt.Fprintf(&b, "OpenID Connect: %s, a realm per institution standing in for the samples' providers;\n", st.OIDC.BaseURL)
+		fmt.Fprintf(&b, "                its certificate %s, log %s\n", st.OIDC.CAFile, l.sup.LogPath(idpProcess))
 	}
 	fmt.Fprintf(&b, "Kubeconfig:     %s\n", l.kubeconfig())
 	fmt.Fprintf(&b, "                kubectl --kubeconfig %s get clr -A\n", l.kubeconfig())
@@ -406,6 +417,11 @@ func renderSummary(l *layout, st *state) string {
 	fmt.Fprintf(&b, "Status / stop:  go run ./hack/localup status  /  make local-down\n")
 	fmt.Fprintf(&b, "There is no real kubelet: the background process %s mirrors the operator's later\n", kubeletProcess)
 	fmt.Fprintf(&b, "changes (key renewals, new configuration, tenants added or deleted) to these processes; log %s\n", l.sup.LogPath(kubeletProcess))
+	if st.OIDC != nil {
+		fmt.Fprintf(&b, "\nThe learner's side, scripted (register an app, issue a learner's records, sign in as her with\n")
+		fmt.Fprintf(&b, "authorization code + PKCE, list her credentials, open her CLR's verification page):\n")
+		fmt.Fprintf(&b, "                make local-demo   (go run ./hack/localup demo [--provider NAMESPACE/NAME] [--learner USERNAME])\n")
+	}
 	return b.String()
 }
 

@@ -20,29 +20,34 @@ var systemRootFiles = []string{
 }
 
 // writeTrustBundle writes to dst the system roots followed by the CA
-// certificates of caFile, and returns dst. SSL_CERT_FILE replaces the
-// system roots rather than adding to them, hence the copy.
-func writeTrustBundle(caFile, dst string) (string, error) {
-	extra, err := os.ReadFile(caFile)
-	if err != nil {
-		return "", fmt.Errorf("--trust-ca: %w", err)
-	}
-	rest, n := extra, 0
-	for {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
+// certificates of caFiles (the local OpenID Connect provider's, --trust-ca),
+// and returns dst. SSL_CERT_FILE replaces the system roots rather than
+// adding to them, hence the copy.
+func writeTrustBundle(dst string, caFiles ...string) (string, error) {
+	var extra []byte
+	for _, caFile := range caFiles {
+		raw, err := os.ReadFile(caFile)
+		if err != nil {
+			return "", fmt.Errorf("trusted CA file: %w", err)
 		}
-		if b.Type != "CERTIFICATE" {
-			continue
+		rest, n := raw, 0
+		for {
+			var b *pem.Block
+			if b, rest = pem.Decode(rest); b == nil {
+				break
+			}
+			if b.Type != "CERTIFICATE" {
+				continue
+			}
+			if _, err := x509.ParseCertificate(b.Bytes); err != nil {
+				return "", fmt.Errorf("trusted CA file %s: %w", caFile, err)
+			}
+			n++
 		}
-		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
-			return "", fmt.Errorf("--trust-ca %s: %w", caFile, err)
+		if n == 0 {
+			return "", fmt.Errorf("trusted CA file %s: no PEM CERTIFICATE block", caFile)
 		}
-		n++
-	}
-	if n == 0 {
-		return "", fmt.Errorf("--trust-ca %s: no PEM CERTIFICATE block", caFile)
+		extra = append(append(extra, raw...), '\n')
 	}
 	var bundle []byte
 	for _, f := range systemRootFiles {

@@ -71,8 +71,18 @@ func up(l *layout) (err error) {
 	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 		return err
 	}
+	var trust []string
+	if !l.ExternalOIDC {
+		if l.idp, err = newIdPPlan(l); err != nil {
+			return fmt.Errorf("preparing the local OpenID Connect provider: %w", err)
+		}
+		trust = append(trust, l.idpCAFile())
+	}
 	if l.TrustCA != "" {
-		if l.trustBundle, err = writeTrustBundle(l.TrustCA, l.path("trust-bundle.pem")); err != nil {
+		trust = append(trust, l.TrustCA)
+	}
+	if len(trust) > 0 {
+		if l.trustBundle, err = writeTrustBundle(l.path("trust-bundle.pem"), trust...); err != nil {
 			return err
 		}
 	}
@@ -106,6 +116,9 @@ func up(l *layout) (err error) {
 		"operator metrics": portOperatorMetrics, "operator probes": portOperatorProbes}
 	if pg.binDir != "" {
 		ports["postgres"] = portPostgres
+	}
+	if l.idp != nil {
+		ports["OpenID Connect provider"] = portIdP
 	}
 	for i := 1; i <= 4; i++ {
 		ports[fmt.Sprintf("tenant %d", i)] = portTenantBase + i
@@ -141,6 +154,12 @@ func up(l *layout) (err error) {
 	if err != nil {
 		return err
 	}
+	var oidc *oidcState
+	if l.idp != nil {
+		if oidc, err = l.idp.start(ctx, l); err != nil {
+			return err
+		}
+	}
 	if err := waitProvidersReady(ctx, l, c, providers); err != nil {
 		return err
 	}
@@ -152,7 +171,7 @@ func up(l *layout) (err error) {
 	if err != nil {
 		return err
 	}
-	st := &state{Tenants: tenants, Databases: pg.databases, Contexts: contexts, TrustBundle: l.trustBundle}
+	st := &state{Tenants: tenants, Databases: pg.databases, Contexts: contexts, TrustBundle: l.trustBundle, OIDC: oidc}
 	if err := l.saveState(st); err != nil {
 		return err
 	}

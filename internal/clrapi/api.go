@@ -69,8 +69,13 @@ type Options struct {
 	Image          string
 	// MaxBodyBytes bounds POST credentials bodies (default 4 MiB).
 	MaxBodyBytes int64
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// PageCacheBytes bounds the memory of the GET credentials page cache
+	// (default DefaultPageCacheBytes; negative: no cache). The cache is
+	// used only with a store that reports credential versions (SQLite):
+	// see pageCache.
+	PageCacheBytes int64
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // API is the CLR Standard API v2.0.
@@ -82,6 +87,8 @@ type API struct {
 	log       *slog.Logger
 	now       func() time.Time
 	discovery *Discovery
+	// pages caches GET credentials responses (nil: no cache).
+	pages *pageCache
 	// prefix is the path of the public URL ("" or "/prefix").
 	prefix string
 }
@@ -110,6 +117,10 @@ func New(opts Options, st store.Store, auth *oauth.Server, v Verifier) (*API, er
 	}
 	a := &API{opts: opts, store: st, auth: auth, verifier: v, log: opts.Logger, now: opts.Now, prefix: strings.TrimSuffix(u.Path, "/")}
 	a.discovery = newDiscovery(opts, auth)
+	if opts.PageCacheBytes == 0 {
+		opts.PageCacheBytes = DefaultPageCacheBytes
+	}
+	a.pages = newPageCache(opts.PageCacheBytes)
 	return a, nil
 }
 

@@ -35,6 +35,21 @@ func (a *API) getCredentials(w http.ResponseWriter, r *http.Request) {
 	if !ok || !acceptsJSON(w, r) {
 		return
 	}
+	// The version is read before the database: see pageCache.
+	var (
+		key       pageKey
+		version   uint64
+		cacheable bool
+	)
+	if a.pages != nil {
+		key = pageKey{learner: learnerID, rawQuery: r.URL.RawQuery}
+		if version, cacheable = a.store.CredentialsVersion(learnerID); cacheable {
+			if p := a.pages.get(key, version); p != nil {
+				p.write(w)
+				return
+			}
+		}
+	}
 	query := r.URL.Query()
 	q, msg := parsePaging(query)
 	if msg != "" {
@@ -90,11 +105,18 @@ func (a *API) getCredentials(w http.ResponseWriter, r *http.Request) {
 	buf.WriteString(`],"compactJwsString":[`)
 	buf.Write(jwss.Bytes())
 	buf.WriteString("]}\n")
+	link := a.pageLinks(q, total, query.Get("since"))
+	if cacheable {
+		p := newCachedPage(key, version, buf.Bytes(), total, link)
+		a.pages.put(p)
+		p.write(w)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Total-Count", strconv.Itoa(total))
-	if link := a.pageLinks(q, total, query.Get("since")); link != "" {
+	if link != "" {
 		h.Set("Link", link)
 	}
 	// With the length known, net/http sends the body as is instead of

@@ -21,13 +21,25 @@ var (
 	clrContexts         = []any{model.ContextVC2, model.ContextCLR2, model.ContextOB3, model.ContextOBExtensions}
 )
 
-// NewUUID returns a random (version 4) UUID.
+// NewUUID returns a time-ordered (version 7, RFC 9562) UUID: the Unix time
+// in milliseconds, then 74 random bits.
+//
+// Why not random (version 4): credential and learning record ids are keys
+// of database indexes, and random keys land each insert on a different
+// index page, which SQLite then writes out whole (to the WAL and again at
+// checkpoint). Time-ordered ids append to the same few pages: bulk issuance
+// wrote 53 → 29 KB to disk per credential and ran ~30 % faster
+// (docs/benchmarks.md). The ids stay unguessable (74 random bits, ~10²²
+// per millisecond); what the timestamp tells, the issuance date of the
+// credential, the credential states itself.
 func NewUUID() string {
 	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	if _, err := rand.Read(b[6:]); err != nil {
 		panic("crypto/rand failed: " + err.Error())
 	}
-	b[6] = b[6]&0x0f | 0x40
+	ms := uint64(time.Now().UnixMilli())
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/learnerrecords/clr-operator/internal/framework"
 	"github.com/learnerrecords/clr-operator/internal/issuing/proof"
 	"github.com/learnerrecords/clr-operator/internal/server/app"
+	"github.com/learnerrecords/clr-operator/internal/serverconfig"
 	"github.com/learnerrecords/clr-operator/internal/statuslist"
 )
 
@@ -29,9 +30,10 @@ type Host struct {
 	PublicURL string
 }
 
-// NewHost builds the Host from the server's dependencies. allStatusEntries
-// selects the three-entry credentialStatus (see statuslist.Service.AllEntries).
-func NewHost(d *app.Deps, allStatusEntries bool) (*Host, error) {
+// NewHost builds the Host from the server's dependencies. The configuration's
+// credentialStatus.entries selects the single revocation entry (default) or
+// the three-entry credentialStatus (see statuslist.Service.AllEntries).
+func NewHost(d *app.Deps) (*Host, error) {
 	if d.Config == nil || d.Store == nil || d.Keys == nil {
 		return nil, fmt.Errorf("issuing: config, store and keys are required")
 	}
@@ -69,7 +71,7 @@ func NewHost(d *app.Deps, allStatusEntries bool) (*Host, error) {
 		}
 		frameworks[name] = l
 	}
-	st := &statuslist.Service{Store: d.Store, Issuers: issuers, Base: base, Now: now, AllEntries: allStatusEntries}
+	st := &statuslist.Service{Store: d.Store, Issuers: issuers, Base: base, Now: now, AllEntries: d.Config.CredentialStatus.Entries == serverconfig.StatusEntriesAll}
 	svc := &Service{Store: d.Store, Issuers: issuers, Frameworks: frameworks, Status: st,
 		URLs: URLs{Base: base}, Now: now, Metrics: d.Metrics}
 	return &Host{Issuers: issuers, Frameworks: frameworks, Status: st, Issuing: svc, Core: core, PublicURL: base}, nil

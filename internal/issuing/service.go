@@ -20,9 +20,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/learnerrecords/clr-operator/internal/credential/model"
@@ -168,6 +171,22 @@ func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *Issu
 	now := s.Now().UTC()
 	resp := IssueResponse{Learner: req.Learner.ID, Issuer: iss.Name, Records: make([]IssuedRecord, 0, len(req.Experiences))}
 	b := builder{urls: s.URLs, frameworks: s.Frameworks}
+	// What needs no database is prepared before the transaction: on SQLite
+	// the transaction holds the only writer connection, and every other
+	// issuance waits for it.
+	type pending struct {
+		uuid, credURL, recID string
+		data                 []byte
+	}
+	items := make([]pending, len(req.Experiences))
+	for i := range req.Experiences {
+		data, err := json.Marshal(recordData{Learner: req.Learner, Experience: req.Experiences[i], Format: format, Index: i})
+		if err != nil {
+			return nil, err
+		}
+		uuid := NewUUID()
+		items[i] = pending{uuid: uuid, credURL: s.URLs.Credential(uuid), recID: NewUUID(), data: data}
+	}
 	var body, compact []byte
 	var issued int
 	err = s.Store.InTx(ctx, func(tx store.Store) error {
@@ -175,38 +194,37 @@ func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *Issu
 		if _, err := tx.EnsureLearner(ctx, req.Learner.ID, now); err != nil {
 			return err
 		}
-		creds := make([]*store.Credential, 0, len(req.Experiences))
-		records := make([]*store.LearningRecord, 0, len(req.Experiences))
-		for i := range req.Experiences {
-			e := &req.Experiences[i]
-			uuid := NewUUID()
-			credURL := s.URLs.Credential(uuid)
-			statusEntries, err := s.Status.Allocate(ctx, tx, iss.Name, credURL, now)
-			if err != nil {
+		statuses := make([]any, len(items))
+		for i := range items {
+			var err error
+			if statuses[i], err = s.Status.Allocate(ctx, tx, iss.Name, items[i].credURL, now); err != nil {
 				return err
 			}
-			signed, err := iss.Sign(ctx, b.experienceCredential(iss, uuid, req.Learner, e, statusEntries, now), format, now)
-			if err != nil {
-				return err
-			}
-			creds = append(creds, &store.Credential{ID: credURL, LearnerID: req.Learner.ID, Issuer: iss.DID,
-				Type: model.TypeAchievementCredential, Format: signed.StoreFormat, Data: signed.Data,
+		}
+		// The credentials carry their status indexes, allocated in this
+		// transaction, so they are signed in it, on every core at once.
+		signed, err := signEach(len(items), func(i int) (*proof.Signed, error) {
+			return iss.Sign(ctx, b.experienceCredential(iss, items[i].uuid, req.Learner, &req.Experiences[i], statuses[i], now), format, now)
+		})
+		if err != nil {
+			return err
+		}
+		creds := make([]*store.Credential, 0, len(items))
+		for i := range items {
+			e, it := &req.Experiences[i], &items[i]
+			creds = append(creds, &store.Credential{ID: it.credURL, LearnerID: req.Learner.ID, Issuer: iss.DID,
+				Type: model.TypeAchievementCredential, Format: signed[i].StoreFormat, Data: signed[i].Data,
 				Source: store.SourceIssued, CreatedAt: now, UpdatedAt: now})
-			data, err := json.Marshal(recordData{Learner: req.Learner, Experience: *e, Format: format, Index: i})
-			if err != nil {
-				return err
-			}
-			recID := NewUUID()
-			records = append(records, &store.LearningRecord{ID: recID, LearnerID: req.Learner.ID, Issuer: iss.Name,
-				Kind: e.Kind, Data: data, CredentialIDs: []string{credURL}, CreatedAt: now})
-			resp.Records = append(resp.Records, IssuedRecord{RecordID: recID, Kind: e.Kind, Title: e.Title,
-				Credential: issuedCredential(credURL, model.TypeAchievementCredential, signed)})
+			resp.Records = append(resp.Records, IssuedRecord{RecordID: it.recID, Kind: e.Kind, Title: e.Title,
+				Credential: issuedCredential(it.credURL, model.TypeAchievementCredential, signed[i])})
 		}
 		if err := tx.InsertCredentials(ctx, creds); err != nil {
 			return err
 		}
-		for _, r := range records {
-			if err := tx.CreateLearningRecord(ctx, r); err != nil {
+		for i := range items {
+			it := &items[i]
+			if err := tx.CreateLearningRecord(ctx, &store.LearningRecord{ID: it.recID, LearnerID: req.Learner.ID, Issuer: iss.Name,
+				Kind: req.Experiences[i].Kind, Data: it.data, CredentialIDs: []string{it.credURL}, CreatedAt: now}); err != nil {
 				return err
 			}
 		}
@@ -221,7 +239,7 @@ func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *Issu
 				return err
 			}
 		}
-		issued = len(creds)
+		issued = len(items)
 		return nil
 	})
 	if errors.Is(err, errReplayRace) {
@@ -241,6 +259,44 @@ func (s *Service) Issue(ctx context.Context, clientID, idemKey string, req *Issu
 		body = encodeIssueResponse(&resp, true)
 	}
 	return &Outcome{Status: http.StatusCreated, Body: body}, nil
+}
+
+// signEach returns sign(0), ..., sign(n-1), computed by up to GOMAXPROCS
+// goroutines; the first error (by index) wins.
+func signEach(n int, sign func(i int) (*proof.Signed, error)) ([]*proof.Signed, error) {
+	out := make([]*proof.Signed, n)
+	errs := make([]error, n)
+	workers := min(n, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i := range n {
+			if out[i], errs[i] = sign(i); errs[i] != nil {
+				return nil, errs[i]
+			}
+		}
+		return out, nil
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				out[i], errs[i] = sign(i)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // replay returns the stored outcome of an idempotency key, nil if unused.
@@ -278,10 +334,29 @@ func (s *Service) replay(ctx context.Context, clientID, key, hash string, full b
 // rawCredential is a stored credential as a JSON value of a response.
 func rawCredential(format string, data []byte) json.RawMessage {
 	if format == store.FormatJWS {
+		if compactAlphabet(data) {
+			// Nothing to escape: the quoted bytes are what json.Marshal
+			// would write, without its scan of the whole JWS.
+			q := make([]byte, 0, len(data)+2)
+			q = append(q, '"')
+			q = append(q, data...)
+			return append(q, '"')
+		}
 		q, _ := json.Marshal(string(data))
 		return q
 	}
 	return json.RawMessage(data)
+}
+
+// compactAlphabet reports whether b is only base64url characters and dots,
+// the alphabet of a compact JWS.
+func compactAlphabet(b []byte) bool {
+	for _, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func issuedCredential(id, typ string, signed *proof.Signed) IssuedCredential {

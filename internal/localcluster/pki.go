@@ -1,19 +1,18 @@
 package localcluster
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/learnerrecords/clr-operator/internal/tlscert"
 )
 
 // PKI is the certificate material of a local control plane, as files in
@@ -39,50 +38,34 @@ const (
 // Path is the full path of one of the files.
 func (p PKI) Path(name string) string { return filepath.Join(p.Dir, name) }
 
+// pkiValidity is how long the local control plane's certificates last.
+const pkiValidity = 365 * 24 * time.Hour
+
 // GeneratePKI writes a fresh PKI into dir (private keys mode 0600).
 func GeneratePKI(dir string) (PKI, error) {
 	p := PKI{Dir: dir}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return p, err
 	}
-	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return p, err
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
+	ca, err := tlscert.New(&x509.Certificate{
 		Subject:               pkix.Name{CommonName: "clr-local-ca"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(1, 0, 0),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	}, pkiValidity, nil)
 	if err != nil {
 		return p, fmt.Errorf("creating the CA: %w", err)
 	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return p, err
-	}
-	if err := writeCertKey(p.Path(CACert), p.Path(CAKey), caDER, caKey); err != nil {
+	if err := p.write(CACert, CAKey, ca); err != nil {
 		return p, err
 	}
 	leaf := func(certFile, keyFile string, tmpl *x509.Certificate) error {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return err
-		}
-		tmpl.SerialNumber = serial()
-		tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.AddDate(1, 0, 0)
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+		pair, err := tlscert.New(tmpl, pkiValidity, ca)
 		if err != nil {
 			return fmt.Errorf("creating %s: %w", certFile, err)
 		}
-		return writeCertKey(p.Path(certFile), p.Path(keyFile), der, key)
+		return p.write(certFile, keyFile, pair)
 	}
 	if err := leaf(APIServerCert, APIServerKey, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "kube-apiserver"},
@@ -115,48 +98,31 @@ func GeneratePKI(dir string) (PKI, error) {
 	return p, nil
 }
 
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	return n
-}
-
-func writeCertKey(certPath, keyPath string, der []byte, key *ecdsa.PrivateKey) error {
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+// write stores a certificate (0644) and its key (0600) in the PKI's dir.
+func (p PKI) write(certFile, keyFile string, pair *tlscert.Pair) error {
+	certPEM, keyPEM, err := pair.PEM()
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := os.WriteFile(p.Path(certFile), certPEM, 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	return os.WriteFile(p.Path(keyFile), keyPEM, 0o600)
 }
 
 // SelfSignedTLS returns a PEM certificate and key for hostnames, signed by
 // itself: a stand-in for a TLS Secret an institution would provide.
 func SelfSignedTLS(hostnames ...string) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pair, err := tlscert.New(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: hostnames[0]},
+		DNSNames:    hostnames,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, 90*24*time.Hour, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: hostnames[0]},
-		DNSNames:     hostnames,
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(0, 3, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+	return pair.PEM()
 }
 
 // AdminKubeconfig is a kubeconfig for server using the admin client

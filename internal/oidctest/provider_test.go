@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -80,6 +81,79 @@ func TestProviderIssuesVerifiableIDTokens(t *testing.T) {
 	}
 	if p.AuthorizeCount() != 2 {
 		t.Fatalf("AuthorizeCount = %d", p.AuthorizeCount())
+	}
+
+	// Each knob spoils exactly its claim of an otherwise valid token, and
+	// later logins name the user set last.
+	p.SetUser(oidctest.User{Subject: "s-2", Name: "Second"})
+	for name, tc := range map[string]struct {
+		m     oidctest.Misbehaviour
+		wrong func(jwt.Claims, map[string]any) bool
+	}{
+		"wrong issuer":   {oidctest.Misbehaviour{WrongIssuer: true}, func(c jwt.Claims, _ map[string]any) bool { return c.Issuer != p.Issuer() }},
+		"wrong audience": {oidctest.Misbehaviour{WrongAudience: true}, func(c jwt.Claims, _ map[string]any) bool { return !c.Audience.Contains("rp") }},
+		"wrong nonce":    {oidctest.Misbehaviour{WrongNonce: true}, func(_ jwt.Claims, x map[string]any) bool { return x["nonce"] != "n-3" }},
+		"expired":        {oidctest.Misbehaviour{Expired: true}, func(c jwt.Claims, _ map[string]any) bool { return c.Expiry.Time().Before(time.Now()) }},
+		"well-behaved":   {oidctest.Misbehaviour{}, func(jwt.Claims, map[string]any) bool { return false }},
+	} {
+		p.SetMisbehaviour(tc.m)
+		std, extra, err := parse(idToken("n-3"))
+		if err != nil {
+			t.Fatalf("%s: the token does not verify: %v", name, err)
+		}
+		valid := std.Issuer == p.Issuer() && std.Audience.Contains("rp") && extra["nonce"] == "n-3" && std.Expiry.Time().After(time.Now())
+		wellBehaved := tc.m == oidctest.Misbehaviour{}
+		if tc.wrong(std, extra) == wellBehaved || valid != wellBehaved {
+			t.Errorf("%s: claims %+v %v", name, std, extra)
+		}
+		if std.Subject != "s-2" || extra["name"] != "Second" || extra["email"] != nil {
+			t.Errorf("%s: the token names %s %v, not the user set", name, std.Subject, extra["name"])
+		}
+	}
+}
+
+// userinfo answers the access tokens issued here with the current user.
+func TestUserinfo(t *testing.T) {
+	p, err := oidctest.Start(oidctest.Config{ClientID: "rp", ClientSecret: "rp-secret", RedirectURIs: []string{"http://127.0.0.1:1/cb"},
+		User: oidctest.User{Subject: "s-1", Email: "a@example.edu"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var disc map[string]any
+	getJSON(t, p.Issuer()+"/.well-known/openid-configuration", &disc)
+	ask := func(token string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodGet, disc["userinfo_endpoint"].(string), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
+	}
+	if status, _ := ask("someone-elses-token"); status != http.StatusUnauthorized {
+		t.Errorf("a foreign token: %d, want 401", status)
+	}
+	// The access token of a real exchange.
+	const redirect = "http://127.0.0.1:1/cb"
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	cfg := &oauth2.Config{ClientID: "rp", ClientSecret: "rp-secret", RedirectURL: redirect, Scopes: []string{"openid"},
+		Endpoint: oauth2.Endpoint{AuthURL: disc["authorization_endpoint"].(string), TokenURL: disc["token_endpoint"].(string), AuthStyle: oauth2.AuthStyleInParams}}
+	resp, err := noRedirect.Get(cfg.AuthCodeURL("st"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	tok, err := cfg.Exchange(context.Background(), loc.Query().Get("code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body := ask(tok.AccessToken); status != http.StatusOK || body["sub"] != "s-1" || body["email"] != "a@example.edu" {
+		t.Errorf("userinfo: %d %v", status, body)
 	}
 }
 

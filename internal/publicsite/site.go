@@ -84,6 +84,9 @@ func New(host *issuing.Host, auth Authorizer, opts Options) (*Site, error) {
 		Loader:        jsonld.NewLoader(opts.ContextsDir),
 		Canonicalizer: host.Core.Suite().Canonicalizer(),
 		Resolver:      s.resolver,
+		// A host issuing several status entries verifies its own
+		// credentials (and accepts such sets from others) with a warning.
+		AllowStatusSet: host.Status != nil && host.Status.AllEntries,
 	})
 	if err != nil {
 		return nil, err

@@ -16,19 +16,29 @@ type pageView struct {
 	Message string // when there is no credential to show
 	Status  int
 
-	Name      string
-	Kind      string // "Comprehensive Learner Record" or "Achievement"
-	ID        string
-	Issuer    string
-	IssuerID  string
-	Learner   string
-	IssuedOn  string
-	Expires   string
-	Partial   bool
-	Verdict   verdictView
-	Layers    []layerView
-	Groups    []groupView
-	CheckedAt string
+	Name     string
+	Kind     string // "Comprehensive Learner Record" or "Achievement"
+	ID       string
+	Issuer   string
+	IssuerID string
+	// Authorities are the accreditations and legal authority of the
+	// issuer, when it is one of this host's issuers.
+	Authorities []authorityView
+	Learner     string
+	IssuedOn    string
+	Expires     string
+	Partial     bool
+	Verdict     verdictView
+	Layers      []layerView
+	Groups      []groupView
+	CheckedAt   string
+}
+
+type authorityView struct {
+	Name        string
+	URL         string
+	Identifier  string
+	Description string
 }
 
 type verdictView struct {
@@ -164,6 +174,7 @@ func (s *Site) buildView(cred map[string]any, rep *verify.Report, revocationReas
 	if v.IssuerID == "" {
 		v.IssuerID = str(cred, "issuer")
 	}
+	v.Authorities = s.authorities(v.IssuerID)
 	if e := str(cred, "validUntil"); e != "" {
 		v.Expires = day(e)
 	}
@@ -455,4 +466,24 @@ func (s *Site) levelLabel(rd, level string) string {
 		}
 	}
 	return level
+}
+
+// authorities are the accreditations and legal authority of the issuer with
+// this id, as this host is configured to publish them; none when the issuer
+// is not one of this host's (the page vouches only for its own issuers).
+func (s *Site) authorities(issuerID string) []authorityView {
+	if issuerID == "" {
+		return nil
+	}
+	for _, iss := range s.host.Issuers {
+		if iss.DID != issuerID {
+			continue
+		}
+		out := make([]authorityView, 0, len(iss.Authority))
+		for _, a := range iss.Authority {
+			out = append(out, authorityView{Name: a.Name, URL: a.URL, Identifier: a.Identifier, Description: a.Description})
+		}
+		return out
+	}
+	return nil
 }

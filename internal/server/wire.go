@@ -29,9 +29,7 @@ func mountAll(d *app.Deps, mux *http.ServeMux) error {
 	if err != nil {
 		return err
 	}
-	// false: the single schema-valid credentialStatus entry (see
-	// statuslist.Service.AllEntries).
-	host, err := issuing.NewHost(d, false)
+	host, err := issuing.NewHost(d)
 	if err != nil {
 		return err
 	}

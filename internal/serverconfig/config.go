@@ -34,6 +34,34 @@ type Config struct {
 	ContextsDir string `json:"contextsDir,omitempty"`
 	// Dev enables the built-in development login instead of an upstream IdP.
 	Dev bool `json:"dev,omitempty"`
+	// CredentialStatus chooses the credentialStatus entries issued
+	// credentials carry.
+	CredentialStatus CredentialStatus `json:"credentialStatus,omitzero"`
+}
+
+// StatusEntries names a credentialStatus policy.
+type StatusEntries string
+
+const (
+	// StatusEntriesRevocation (the default): one BitstringStatusListEntry
+	// with statusPurpose revocation. The OB 3.0 / CLR 2.0 data model and
+	// JSON Schemas allow exactly one credentialStatus object, so this is
+	// what every schema-based validator (1EdTech's included) accepts.
+	// Credentials issued so cannot be suspended, only revoked.
+	StatusEntriesRevocation StatusEntries = "revocation"
+	// StatusEntriesAll: an array of three entries, BitstringStatusListEntry
+	// for revocation and for suspension plus the issuer's
+	// 1EdTechRevocationList, as VC Data Model 2.0 allows. Suspension works,
+	// and verifiers knowing either status method can check; validators that
+	// apply the OB 3.0 / CLR 2.0 JSON Schemas strictly reject the array.
+	StatusEntriesAll StatusEntries = "all"
+)
+
+// CredentialStatus is the status policy of credentials issued here. It
+// applies at issuance: credentials already issued keep their entries.
+type CredentialStatus struct {
+	// Entries is "revocation" (default) or "all".
+	Entries StatusEntries `json:"entries,omitzero"`
 }
 
 // Server is the network side of clr-server.
@@ -90,6 +118,52 @@ type Issuer struct {
 	Profile map[string]any `json:"profile"`
 	// Signing says where the key is and what to issue.
 	Signing Signing `json:"signing"`
+	// Authority lists the accreditations and legal authority under which
+	// the institution certifies learning. clr-server publishes them in the
+	// issuer's Profile (as otherIdentifier entries, see AuthorityIdentifierType)
+	// and on the verification page ("Accredited by ...").
+	Authority []Authority `json:"authority,omitempty"`
+}
+
+// AuthorityIdentifierType is the Open Badges IdentifierEntry type of an
+// authority published in an issuer Profile. The OB 3.0 Profile has no
+// accreditation property; otherIdentifier (IdentifierEntry, whose
+// identifierType enumeration is extensible with "ext:" terms) is the
+// defined property that carries it without leaving the standard's
+// vocabulary: extra properties would be issuer-dependent terms in every
+// signed credential.
+const AuthorityIdentifierType = "ext:authority"
+
+// Authority is an accreditation or a legal authority to certify learning.
+type Authority struct {
+	// Name of the authority, e.g. "Northwest Commission on Colleges and
+	// Universities".
+	Name string `json:"name"`
+	// URL where the accreditation or authority can be checked (http or
+	// https).
+	URL string `json:"url,omitempty"`
+	// Identifier of the institution at that authority (an accreditation or
+	// charter number).
+	Identifier string `json:"identifier,omitempty"`
+	// Description of what is accredited or authorised.
+	Description string `json:"description,omitempty"`
+}
+
+// ProfileIdentifier is the IdentifierEntry that publishes the authority in
+// an Open Badges Profile: the URL where it can be checked when there is one
+// (a verifier can follow it, and it names the authority by its host),
+// otherwise the institution's identifier at the authority. ok is false
+// when the authority has neither (it then appears on the verification page
+// only).
+func (a Authority) ProfileIdentifier() (entry map[string]any, ok bool) {
+	id := a.URL
+	if id == "" {
+		id = a.Identifier
+	}
+	if id == "" {
+		return nil, false
+	}
+	return map[string]any{"type": "IdentifierEntry", "identifier": id, "identifierType": AuthorityIdentifierType}, true
 }
 
 // Signing locates an issuer's key material and formats.
@@ -125,6 +199,12 @@ type OAuth struct {
 	AccessTokenTTL       Duration `json:"accessTokenTTL,omitempty"`
 	RefreshTokenTTL      Duration `json:"refreshTokenTTL,omitempty"`
 	AuthorizationCodeTTL Duration `json:"authorizationCodeTTL,omitempty"`
+	// TokenCacheTTL is how long clr-server trusts an access token it has
+	// checked against the database before checking it again (default 3s;
+	// "0s" checks every request; at most 1m). A revocation through this
+	// replica takes effect at once; one made through another replica
+	// (PostgreSQL, several replicas) takes effect here within this time.
+	TokenCacheTTL *Duration `json:"tokenCacheTTL,omitempty"`
 	// OIDC is the institution's upstream OpenID Connect provider for
 	// learners' login. Required unless Config.Dev is set.
 	OIDC *OIDC `json:"oidc,omitempty"`
@@ -132,6 +212,15 @@ type OAuth struct {
 	// client-credentials grant with issuing scopes. Their secrets are in the
 	// SecretsFile under the same client id.
 	IssuingClients []IssuingClient `json:"issuingClients,omitempty"`
+}
+
+// TokenCacheTTLOrDefault is the bearer token cache TTL in effect: the
+// configured one (0: no cache), or DefaultTokenCacheTTL when unset.
+func (o *OAuth) TokenCacheTTLOrDefault() time.Duration {
+	if o.TokenCacheTTL == nil {
+		return DefaultTokenCacheTTL
+	}
+	return o.TokenCacheTTL.Duration
 }
 
 // OIDC is an upstream OpenID Connect provider.

@@ -28,7 +28,13 @@ const (
 	DefaultAccessTokenTTL       = time.Hour
 	DefaultRefreshTokenTTL      = 30 * 24 * time.Hour
 	DefaultAuthorizationCodeTTL = 600 * time.Second
-	DefaultUsernameClaim        = "sub"
+	// DefaultTokenCacheTTL is oauth.DefaultTokenCacheTTL (this package
+	// cannot import oauth, which imports the store, which imports this).
+	DefaultTokenCacheTTL = 3 * time.Second
+	// MaxTokenCacheTTL bounds how late a revocation made on another
+	// replica may take effect.
+	MaxTokenCacheTTL     = time.Minute
+	DefaultUsernameClaim = "sub"
 )
 
 // Algorithms a signing key may have (Signing.Algorithm).
@@ -84,7 +90,7 @@ func Parse(data []byte) (*Config, error) {
 // failed on.
 var durationFields = [][2]string{
 	{"server", "readTimeout"}, {"server", "writeTimeout"},
-	{"oauth", "accessTokenTTL"}, {"oauth", "refreshTokenTTL"}, {"oauth", "authorizationCodeTTL"},
+	{"oauth", "accessTokenTTL"}, {"oauth", "refreshTokenTTL"}, {"oauth", "authorizationCodeTTL"}, {"oauth", "tokenCacheTTL"},
 }
 
 func checkDurationFields(data []byte) error {
@@ -191,6 +197,9 @@ func (c *Config) ApplyDefaults() {
 	if c.Storage.Driver == "" {
 		c.Storage.Driver = StorageSQLite
 	}
+	if c.CredentialStatus.Entries == "" {
+		c.CredentialStatus.Entries = StatusEntriesRevocation
+	}
 	for i := range c.Issuers {
 		sg := &c.Issuers[i].Signing
 		if sg.Cryptosuite == "" && slices.Contains(sg.ProofFormats, ProofDataIntegrity) {
@@ -211,6 +220,10 @@ func (c *Config) ApplyDefaults() {
 	}
 	if o.AuthorizationCodeTTL.Duration == 0 {
 		o.AuthorizationCodeTTL.Duration = DefaultAuthorizationCodeTTL
+	}
+	// Unset is the default; an explicit "0s" turns the cache off.
+	if o.TokenCacheTTL == nil {
+		o.TokenCacheTTL = &Duration{DefaultTokenCacheTTL}
 	}
 	if o.OIDC != nil {
 		if len(o.OIDC.Scopes) == 0 {
@@ -293,6 +306,12 @@ func (c *Config) Validate() error {
 		bad("storage.driver", "%q is not one of sqlite, postgres", c.Storage.Driver)
 	}
 
+	switch c.CredentialStatus.Entries {
+	case StatusEntriesRevocation, StatusEntriesAll:
+	default:
+		bad("credentialStatus.entries", "%q is not one of %s, %s", c.CredentialStatus.Entries, StatusEntriesRevocation, StatusEntriesAll)
+	}
+
 	if len(c.Issuers) == 0 {
 		bad("issuers", "at least one issuer is required")
 	}
@@ -312,6 +331,9 @@ func (c *Config) Validate() error {
 			bad(p+".profile", "required (the institution's Open Badges Profile, with at least a name)")
 		} else if name, _ := is.Profile["name"].(string); name == "" {
 			bad(p+".profile.name", "required")
+		}
+		for j, a := range is.Authority {
+			checkAuthority(fmt.Sprintf("%s.authority[%d]", p, j), a, bad)
 		}
 		sg := is.Signing
 		if !slices.Contains(Algorithms, sg.Algorithm) {
@@ -362,6 +384,9 @@ func (c *Config) Validate() error {
 			bad("oauth."+name, "must not be negative")
 		}
 	}
+	if d := o.TokenCacheTTL; d != nil && (d.Duration < 0 || d.Duration > MaxTokenCacheTTL) {
+		bad("oauth.tokenCacheTTL", "%s is not between 0s (no cache) and %s: it bounds how late a revocation on another replica takes effect", d.Duration, MaxTokenCacheTTL)
+	}
 	if o.AuthorizationCodeTTL.Duration > 10*time.Minute {
 		bad("oauth.authorizationCodeTTL", "%s exceeds the 10 minutes RFC 6749 §4.1.2 recommends as a maximum", o.AuthorizationCodeTTL.Duration)
 	}
@@ -396,6 +421,41 @@ func (c *Config) Validate() error {
 		bad("secretsFile", "required unless dev is set")
 	}
 	return errors.Join(errs...)
+}
+
+// Limits of an authority's fields: the same as the Issuer CRD's, so that
+// what the operator accepts clr-server accepts.
+const (
+	maxAuthorityName        = 256
+	maxAuthorityURL         = 2048
+	maxAuthorityIdentifier  = 256
+	maxAuthorityDescription = 1024
+)
+
+// checkAuthority validates one issuer authority. Its URL becomes a link on
+// the verification page, so only absolute http(s) URLs are accepted.
+func checkAuthority(p string, a Authority, bad func(field, format string, args ...any)) {
+	switch {
+	case strings.TrimSpace(a.Name) == "":
+		bad(p+".name", "required (the accreditor or authority, e.g. a regional accreditor)")
+	case len(a.Name) > maxAuthorityName:
+		bad(p+".name", "longer than %d bytes", maxAuthorityName)
+	}
+	if a.URL != "" {
+		u, err := url.Parse(a.URL)
+		switch {
+		case len(a.URL) > maxAuthorityURL:
+			bad(p+".url", "longer than %d bytes", maxAuthorityURL)
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(a.URL, " \t\n\r"):
+			bad(p+".url", "%q is not an absolute http(s) URL", a.URL)
+		}
+	}
+	if len(a.Identifier) > maxAuthorityIdentifier {
+		bad(p+".identifier", "longer than %d bytes", maxAuthorityIdentifier)
+	}
+	if len(a.Description) > maxAuthorityDescription {
+		bad(p+".description", "longer than %d bytes", maxAuthorityDescription)
+	}
 }
 
 func checkListen(addr string) error {

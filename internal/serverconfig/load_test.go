@@ -26,6 +26,12 @@ issuers:
       algorithm: Ed25519
       keyDir: /etc/clr/keys/state-u
       proofFormats: [VC-JWT, DataIntegrity]
+    authority:
+      - name: Northwest Commission on Colleges and Universities
+        url: https://nwccu.org/institutions/state-u
+        identifier: NWCCU-0042
+      - name: State Board of Higher Education
+        identifier: charter 1890-17
 frameworks:
   - name: tl
     file: /etc/clr/frameworks/tl.json
@@ -67,6 +73,9 @@ func TestParseYAMLAndDefaults(t *testing.T) {
 	if c.OAuth.OIDC.UsernameClaim != "sub" || len(c.OAuth.OIDC.Scopes) != 3 {
 		t.Errorf("OIDC defaults %+v", c.OAuth.OIDC)
 	}
+	if c.CredentialStatus.Entries != StatusEntriesRevocation {
+		t.Errorf("credentialStatus.entries default %q", c.CredentialStatus.Entries)
+	}
 }
 
 func TestJSONEqualsYAML(t *testing.T) {
@@ -93,11 +102,12 @@ func TestJSONEqualsYAML(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	cases := map[string]struct{ doc, want string }{
-		"unknown field":   {"apiVersion: x\nserver:\n  listn: \":80\"\n", "listn"},
-		"bad duration":    {"server:\n  readTimeout: soon\n", `server.readTimeout: invalid duration "soon"`},
-		"number duration": {"oauth:\n  accessTokenTTL: 3600\n", "oauth.accessTokenTTL: a duration must be a string"},
-		"not YAML":        {"server: [", "parse configuration"},
-		"wrong type":      {"server:\n  maxBodyBytes: lots\n", "maxBodyBytes"},
+		"unknown field":       {"apiVersion: x\nserver:\n  listn: \":80\"\n", "listn"},
+		"bad duration":        {"server:\n  readTimeout: soon\n", `server.readTimeout: invalid duration "soon"`},
+		"number duration":     {"oauth:\n  accessTokenTTL: 3600\n", "oauth.accessTokenTTL: a duration must be a string"},
+		"bad token cache TTL": {"oauth:\n  tokenCacheTTL: 3 seconds\n", `oauth.tokenCacheTTL: invalid duration "3 seconds"`},
+		"not YAML":            {"server: [", "parse configuration"},
+		"wrong type":          {"server:\n  maxBodyBytes: lots\n", "maxBodyBytes"},
 	}
 	for name, tc := range cases {
 		_, err := Parse([]byte(tc.doc))
@@ -141,11 +151,19 @@ func TestValidationNamesFields(t *testing.T) {
 		}, "DataIntegrity has no cryptosuite for RSA"},
 		{"profile name", func(c *Config) { c.Issuers[0].Profile = map[string]any{"url": "x"} }, "issuers[0].profile.name: required"},
 		{"did", func(c *Config) { c.Issuers[0].DID = "web:x" }, "issuers[0].did:"},
+		{"authority name", func(c *Config) { c.Issuers[0].Authority[1].Name = " " }, "issuers[0].authority[1].name: required"},
+		{"authority url", func(c *Config) { c.Issuers[0].Authority[0].URL = "javascript:alert(1)" }, `issuers[0].authority[0].url: "javascript:alert(1)" is not an absolute http(s) URL`},
+		{"authority relative url", func(c *Config) { c.Issuers[0].Authority[0].URL = "/accreditation" }, "issuers[0].authority[0].url:"},
+		{"authority identifier", func(c *Config) { c.Issuers[0].Authority[0].Identifier = strings.Repeat("x", 257) }, "issuers[0].authority[0].identifier: longer than 256"},
+		{"authority description", func(c *Config) { c.Issuers[0].Authority[0].Description = strings.Repeat("x", 1025) }, "issuers[0].authority[0].description: longer than 1024"},
 		{"framework file", func(c *Config) { c.Frameworks[0].File = "" }, "frameworks[0].file: required"},
 		{"oidc issuer", func(c *Config) { c.OAuth.OIDC.IssuerURL = "login" }, "oauth.oidc.issuerURL:"},
 		{"code ttl", func(c *Config) { c.OAuth.AuthorizationCodeTTL.Duration = time.Hour }, "oauth.authorizationCodeTTL:"},
+		{"token cache ttl too long", func(c *Config) { c.OAuth.TokenCacheTTL = &Duration{2 * time.Minute} }, "oauth.tokenCacheTTL: 2m0s is not between 0s (no cache) and 1m0s"},
+		{"token cache ttl negative", func(c *Config) { c.OAuth.TokenCacheTTL = &Duration{-time.Second} }, "oauth.tokenCacheTTL: -1s is not between"},
 		{"issuing client scopes", func(c *Config) { c.OAuth.IssuingClients[0].Scopes = nil }, "oauth.issuingClients[0].scopes:"},
 		{"secrets", func(c *Config) { c.SecretsFile = "" }, "secretsFile: required"},
+		{"status entries", func(c *Config) { c.CredentialStatus.Entries = "both" }, `credentialStatus.entries: "both" is not one of revocation, all`},
 	}
 	for _, tc := range cases {
 		c := base()
@@ -283,6 +301,36 @@ func TestFrameworkValidation(t *testing.T) {
 	}
 }
 
+// TestTokenCacheTTL: unset is the default, an explicit 0s turns the cache
+// off (and is not replaced by the default), a value is kept.
+func TestTokenCacheTTL(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want time.Duration
+	}{
+		{"", DefaultTokenCacheTTL},
+		{"  tokenCacheTTL: 0s\n", 0},
+		{"  tokenCacheTTL: 750ms\n", 750 * time.Millisecond},
+		{"  tokenCacheTTL: 1m\n", time.Minute},
+	} {
+		doc := strings.Replace(validYAML, "  accessTokenTTL: 15m\n", "  accessTokenTTL: 15m\n"+tc.yaml, 1)
+		c, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		if got := c.OAuth.TokenCacheTTLOrDefault(); got != tc.want {
+			t.Errorf("%q before defaults: %s, want %s", tc.yaml, got, tc.want)
+		}
+		c.ApplyDefaults()
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%q rejected: %v", tc.yaml, err)
+		}
+		if c.OAuth.TokenCacheTTL == nil || c.OAuth.TokenCacheTTL.Duration != tc.want || c.OAuth.TokenCacheTTLOrDefault() != tc.want {
+			t.Errorf("%q: tokenCacheTTL %v, want %s", tc.yaml, c.OAuth.TokenCacheTTL, tc.want)
+		}
+	}
+}
+
 // TestExampleFile keeps the documented example loadable.
 func TestExampleFile(t *testing.T) {
 	c, err := Load(filepath.Join("testdata", "clr-server.yaml"))
@@ -291,5 +339,27 @@ func TestExampleFile(t *testing.T) {
 	}
 	if c.Storage.Driver != StoragePostgres || c.Issuers[0].Signing.KeyringFile == "" || c.OAuth.RefreshTokenTTL.Duration != 720*time.Hour {
 		t.Fatalf("example parsed as %+v", c)
+	}
+}
+
+func TestAuthorityParsedAndPublishedAsIdentifier(t *testing.T) {
+	c, err := Parse([]byte(validYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Issuers[0].Authority
+	if len(a) != 2 || a[0].Name != "Northwest Commission on Colleges and Universities" || a[0].Identifier != "NWCCU-0042" || a[1].URL != "" {
+		t.Fatalf("authority not parsed: %+v", a)
+	}
+	// The URL, where the accreditation can be checked, wins over the
+	// number; without a URL the number is published.
+	for i, want := range []string{"https://nwccu.org/institutions/state-u", "charter 1890-17"} {
+		e, ok := a[i].ProfileIdentifier()
+		if !ok || e["identifier"] != want || e["identifierType"] != AuthorityIdentifierType || e["type"] != "IdentifierEntry" {
+			t.Errorf("authority[%d] entry %v %v, want identifier %q", i, e, ok, want)
+		}
+	}
+	if e, ok := (Authority{Name: "Only a name"}).ProfileIdentifier(); ok {
+		t.Errorf("an authority with neither URL nor identifier gave an entry: %v", e)
 	}
 }

@@ -99,6 +99,7 @@ func (s *sqlStore) PutCredential(ctx context.Context, c *Credential) (bool, erro
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = c.CreatedAt
 	}
+	defer s.beginCredentialWrite(c.LearnerID)()
 	// version counts writes: 1 after the INSERT, more after an UPDATE, which
 	// tells created from replaced in one atomic statement on both dialects.
 	rows, err := s.queryOn(ctx, true,
@@ -143,6 +144,9 @@ func (s *sqlStore) InsertCredentials(ctx context.Context, cs []*Credential) erro
 	}
 	return s.InTx(ctx, func(txs Store) error {
 		tx := txs.(*sqlStore)
+		for _, c := range cs {
+			tx.beginCredentialWrite(c.LearnerID)
+		}
 		for start := 0; start < len(cs); start += insertChunk {
 			chunk := cs[start:min(start+insertChunk, len(cs))]
 			args := make([]any, 0, len(chunk)*9)
@@ -350,6 +354,7 @@ func (s *sqlStore) ListCredentialData(ctx context.Context, q CredentialQuery, fn
 }
 
 func (s *sqlStore) DeleteCredential(ctx context.Context, learnerID, id string) error {
+	defer s.beginCredentialWrite(learnerID)()
 	res, err := s.exec(ctx, `DELETE FROM credentials WHERE learner_id = $1 AND id = $2`, learnerID, id)
 	return affectedOrNotFound(res, err, "delete credential")
 }

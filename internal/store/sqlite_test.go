@@ -15,6 +15,7 @@ func sqliteHarness() storetest.Harness {
 		Open: func(ctx context.Context, loc string) (store.Store, error) {
 			return store.OpenSQLite(ctx, loc, store.SQLiteOptions{})
 		},
+		CredentialVersions: true,
 	}
 }
 

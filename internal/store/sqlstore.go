@@ -46,6 +46,10 @@ type database struct {
 	// prepared statements per connection itself).
 	stmts   sync.Map // stmtKey -> *sql.Stmt
 	warming sync.Map // query -> true while being prepared for the writer
+
+	// versions tracks writes to each learner's credentials (SQLite only,
+	// the single writer of its file; nil for PostgreSQL).
+	versions *credentialVersions
 }
 
 type stmtKey struct {
@@ -57,6 +61,8 @@ type stmtKey struct {
 type sqlStore struct {
 	db *database
 	tx *sql.Tx
+	// txw are the credential writes of the transaction (nil outside one).
+	txw *txWrites
 }
 
 var _ Store = (*sqlStore)(nil)
@@ -174,13 +180,17 @@ func (s *sqlStore) InTx(ctx context.Context, fn func(tx Store) error) (err error
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
+	txw := &txWrites{}
 	done := false
 	defer func() {
 		if !done {
 			_ = tx.Rollback()
 		}
+		// After the commit or rollback, never before: until then a reader
+		// must not trust what it reads of the learners written.
+		txw.endTx()
 	}()
-	if err := fn(&sqlStore{db: s.db, tx: tx}); err != nil {
+	if err := fn(&sqlStore{db: s.db, tx: tx, txw: txw}); err != nil {
 		return err
 	}
 	done = true

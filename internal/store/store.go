@@ -123,6 +123,17 @@ type Store interface {
 	// copy). It returns the total, or fn's error.
 	ListCredentialData(ctx context.Context, q CredentialQuery, fn func(format string, data []byte) error) (total int, err error)
 	DeleteCredential(ctx context.Context, learnerID, id string) error
+	// CredentialsVersion is a version of learnerID's credentials for a
+	// cache of what was read of them: read it before reading the
+	// credentials, and keep what was read tagged with it; the read is
+	// still what the database holds as long as CredentialsVersion returns
+	// the same version (with ok). ok is false while a write to them is in
+	// flight, inside a transaction, and always for a store that cannot see
+	// every write (PostgreSQL, shared by replicas): then nothing may be
+	// cached. Only writes through this process's store are seen, which is
+	// why the SQLite store, the only writer of its file, is the one that
+	// reports versions.
+	CredentialsVersion(learnerID string) (version uint64, ok bool)
 
 	// Learning records posted through the issuing API.
 	CreateLearningRecord(ctx context.Context, r *LearningRecord) error // ErrConflict

@@ -44,6 +44,9 @@ const setupHint = `run eval "$(hack/test-env.sh)" from the repository root first
 type Options struct {
 	// CertManager starts cert-manager's controllers.
 	CertManager bool
+	// CertManagerArgs are extra flags for cert-manager's controller program
+	// (for example --workers or --kube-api-qps in the scale benchmark).
+	CertManagerArgs []string
 	// Workloads starts kube-controller-manager (deployments, replica sets,
 	// service accounts, disruption budgets, garbage collection, volume
 	// binding), kube-scheduler and kwok with one fake node.
@@ -136,7 +139,7 @@ func Start(opts Options) (*Env, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := e.startProcess("cert-manager", bin, localcluster.CertManagerArgs(kubeconfig)...); err != nil {
+		if err := e.startProcess("cert-manager", bin, append(localcluster.CertManagerArgs(kubeconfig), opts.CertManagerArgs...)...); err != nil {
 			return nil, err
 		}
 	}

@@ -87,7 +87,7 @@ func TestServerSideDryRun(t *testing.T) {
 
 	// The release namespace enforces the restricted Pod Security
 	// Standard; the watched namespaces of the namespaced variant exist.
-	for _, ns := range []string{releaseNS, "tenant-a", "tenant-b"} {
+	for _, ns := range []string{releaseNS, "tenant-a", "tenant-b", "consortium"} {
 		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
 		if ns == releaseNS {
 			obj.Labels = map[string]string{"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest"}

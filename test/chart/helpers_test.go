@@ -80,6 +80,7 @@ var variants = []variant{
 	{name: "default"},
 	{name: "namespaced", values: `
 watchNamespaces: [tenant-a, tenant-b]
+frameworkNamespaces: [consortium, tenant-a]
 `},
 	{name: "monitoring", values: `
 serviceMonitor:

@@ -91,6 +91,19 @@ func TestTemplateDefault(t *testing.T) {
 	if _, ok, _ := unstructured.NestedMap(c, "resources", "requests"); !ok {
 		t.Error("manager has no resource requests")
 	}
+	// The Go soft memory limit follows the container's memory limit.
+	memoryLimitEnv := false
+	env, _, _ := unstructured.NestedSlice(c, "env")
+	for _, e := range env {
+		m, _ := e.(map[string]any)
+		res, _, _ := unstructured.NestedString(m, "valueFrom", "resourceFieldRef", "resource")
+		if m["name"] == "CLR_MEMORY_LIMIT" && res == "limits.memory" {
+			memoryLimitEnv = true
+		}
+	}
+	if !memoryLimitEnv {
+		t.Errorf("manager env %v lacks CLR_MEMORY_LIMIT from resources.limits.memory", env)
+	}
 }
 
 // checkRestricted asserts the restricted Pod Security Standard's
@@ -224,6 +237,39 @@ func TestTemplateRBACFromMarkers(t *testing.T) {
 		if args := stringSlice(container(t, dep, "manager")["args"]); !slices.Contains(args, "--namespaces=tenant-a,tenant-b") {
 			t.Errorf("manager args %v lack --namespaces=tenant-a,tenant-b", args)
 		}
+	})
+
+	t.Run("framework-namespaces", func(t *testing.T) {
+		objs := render(t, "watchNamespaces: [tenant-a]\nframeworkNamespaces: [consortium, tenant-a]\n")
+		dep := one(t, objs, "Deployment", "clr-operator")
+		if args := stringSlice(container(t, dep, "manager")["args"]); !slices.Contains(args, "--framework-namespaces=consortium,tenant-a") {
+			t.Errorf("manager args %v lack --framework-namespaces=consortium,tenant-a", args)
+		}
+		// Only the namespace that is not watched gets the Frameworks-only
+		// Role (a watched one already has the full Role).
+		var got []string
+		for _, r := range find(objs, "Role") {
+			if r.GetName() != "clr-operator-frameworks" {
+				continue
+			}
+			got = append(got, r.GetNamespace())
+			rules, _, _ := unstructured.NestedSlice(r.Object, "rules")
+			perms := permissions(rules)
+			for p := range perms {
+				if !strings.HasPrefix(p, "clr.learnerrecords.io/frameworks") && !strings.HasPrefix(p, "/configmaps ") && !strings.HasPrefix(p, "events.k8s.io/events ") {
+					t.Errorf("framework namespace Role grants %s", p)
+				}
+			}
+			for _, p := range []string{"clr.learnerrecords.io/frameworks watch", "clr.learnerrecords.io/frameworks/status patch", "/configmaps create"} {
+				if !perms[p] {
+					t.Errorf("framework namespace Role lacks %s (has %v)", p, keys(perms))
+				}
+			}
+		}
+		if !slices.Equal(got, []string{"consortium"}) {
+			t.Errorf("Frameworks-only Roles in %v, want [consortium]", got)
+		}
+		one(t, objs, "RoleBinding", "clr-operator-frameworks")
 	})
 }
 

@@ -17,6 +17,8 @@ func TestValuesSchemaRejectsBadValues(t *testing.T) {
 		{"log level", "logLevel: verbose\n", "logLevel"},
 		{"watched namespace not a DNS label", "watchNamespaces: [Tenant_A]\n", "watchNamespaces"},
 		{"duplicate watched namespace", "watchNamespaces: [a, a]\n", "watchNamespaces"},
+		{"framework namespaces without watched namespaces", "frameworkNamespaces: [consortium]\n", "watchNamespaces"},
+		{"framework namespace not a DNS label", "watchNamespaces: [a]\nframeworkNamespaces: [Consortium]\n", "frameworkNamespaces"},
 		{"unknown alert", "prometheusRule: {disabledAlerts: [ClrSomethingElse]}\n", "disabledAlerts"},
 		{"runbook URL not http", "prometheusRule: {runbookBaseURL: 'docs/runbooks/'}\n", "runbookBaseURL"},
 		{"port out of range", "metrics: {port: 70000}\n", "port"},

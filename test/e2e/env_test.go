@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,7 +19,6 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -31,7 +29,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
-	"github.com/learnerrecords/clr-operator/internal/oidctest"
 )
 
 var (
@@ -39,17 +36,17 @@ var (
 	k8s   client.Client
 	ctx   = context.Background()
 	state localState
-	// oidc is the institution's OpenID Connect provider (the samples name
-	// real outside hosts): a real provider on loopback over HTTPS, which
-	// the tenants trust through local-up --trust-ca.
-	oidc *oidctest.Provider
+	// oidc is instA's realm at the OpenID Connect provider local-up runs
+	// on loopback over HTTPS (the samples name real outside hosts), which
+	// the tenants trust.
+	oidc oidcRealm
 	// instA is the sample institution the OAuth flows run against: the
 	// first CLRProvider with learner login, dynamic registration and an
 	// issuing client.
 	instA sampleProvider
-	// learner is who logs in at instA's provider.
-	learner = oidctest.User{Subject: "e2e-learner-7f3a", PreferredUsername: "aokafor",
-		Email: "ada.okafor@students.example.edu", Name: "Ada Okafor"}
+	// learner is who signs in at instA's realm (typing her username on its
+	// login form); her email is set from the realm's mail domain.
+	learner = learnerUser{Username: "aokafor", Name: "Ada Okafor"}
 	// pub reaches the tenants at their public URLs (see ingress).
 	pub *ingress
 )
@@ -58,6 +55,23 @@ var (
 type localState struct {
 	Tenants  []tenantState `json:"tenants"`
 	Contexts string        `json:"contexts"`
+	OIDC     *struct {
+		CAFile string      `json:"caFile"`
+		Realms []oidcRealm `json:"realms"`
+	} `json:"oidc"`
+}
+
+// oidcRealm is a tenant's realm at local-up's OpenID Connect provider.
+type oidcRealm struct {
+	Provider      types.NamespacedName `json:"provider"`
+	Issuer        string               `json:"issuer"`
+	UsernameClaim string               `json:"usernameClaim"`
+	EmailDomain   string               `json:"emailDomain"`
+}
+
+// learnerUser is a learner as the provider knows her.
+type learnerUser struct {
+	Username, Name, Email string
 }
 
 type tenantState struct {
@@ -74,9 +88,6 @@ type tenantState struct {
 type sampleProvider struct {
 	Key           types.NamespacedName
 	PublicURL     string
-	OIDCClientID  string
-	OIDCSecretRef types.NamespacedName
-	OIDCSecretKey string
 	UsernameClaim string
 	IssuingClient string
 }
@@ -84,13 +95,11 @@ type sampleProvider struct {
 // learnerID is the learner's id at instA: the configured claim of her ID
 // token.
 func learnerID() string {
-	switch instA.UsernameClaim {
-	case "email":
+	if instA.UsernameClaim == "email" {
 		return learner.Email
-	case "preferred_username":
-		return learner.PreferredUsername
 	}
-	return learner.Subject
+	// sub and preferred_username are the username at local-up's provider.
+	return learner.Username
 }
 
 func TestMain(m *testing.M) {
@@ -125,23 +134,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(work)
 
-	// The provider starts first: its URL goes into the samples. The client
-	// secret is local-up's, known once it has created the Secret.
 	if instA, err = findInstitution(samples); err != nil {
-		return fail("%v", err)
-	}
-	oidc, err = oidctest.StartTLS(oidctest.Config{ClientID: instA.OIDCClientID, ClientSecret: "replaced-once-local-up-made-it",
-		RedirectURIs: []string{instA.PublicURL + "/oauth/callback"}, User: learner})
-	if err != nil {
-		return fail("starting the OpenID Connect provider: %v", err)
-	}
-	defer oidc.Close()
-	patched := filepath.Join(work, "samples")
-	if err := patchSamples(samples, patched, instA.Key, oidc.Issuer()); err != nil {
-		return fail("%v", err)
-	}
-	caFile := filepath.Join(work, "oidc-ca.pem")
-	if err := os.WriteFile(caFile, oidc.CACertPEM(), 0o644); err != nil {
 		return fail("%v", err)
 	}
 
@@ -164,7 +157,9 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "localup down:", err)
 		}
 	}()
-	if err := localup("up", "--samples", patched, "--trust-ca", caFile).Run(); err != nil {
+	// local-up points the samples' OpenID Connect issuers at realms of its
+	// own provider, with the client secrets it put in their Secrets.
+	if err := localup("up", "--samples", samples).Run(); err != nil {
 		return fail("hack/localup up: %v", err)
 	}
 	raw, err := os.ReadFile(filepath.Join(root, "tmp", "local", "state.json"))
@@ -186,12 +181,24 @@ func run(m *testing.M) int {
 	if k8s, err = client.New(cfg, client.Options{Scheme: s}); err != nil {
 		return fail("%v", err)
 	}
-	sec := &corev1.Secret{}
-	if err := k8s.Get(ctx, instA.OIDCSecretRef, sec); err != nil || len(sec.Data[instA.OIDCSecretKey]) == 0 {
-		return fail("the OIDC client secret %s (key %s) local-up created: %v", instA.OIDCSecretRef, instA.OIDCSecretKey, err)
+	if state.OIDC == nil {
+		return fail("local-up recorded no OpenID Connect provider in its state")
 	}
-	oidc.SetClientSecret(string(sec.Data[instA.OIDCSecretKey]))
-	if pub, err = newIngress(state, oidc.CACertPEM()); err != nil {
+	found := false
+	for _, r := range state.OIDC.Realms {
+		if r.Provider == instA.Key {
+			oidc, found = r, true
+		}
+	}
+	if !found {
+		return fail("local-up's OpenID Connect provider has no realm for %s", instA.Key)
+	}
+	learner.Email = learner.Username + "@" + oidc.EmailDomain
+	ca, err := os.ReadFile(state.OIDC.CAFile)
+	if err != nil {
+		return fail("the OpenID Connect provider's certificate: %v", err)
+	}
+	if pub, err = newIngress(state, ca); err != nil {
 		return fail("%v", err)
 	}
 	return m.Run()
@@ -287,13 +294,8 @@ func findInstitution(dir string) (sampleProvider, error) {
 			}
 			sp := sampleProvider{Key: types.NamespacedName{Namespace: p.Namespace, Name: p.Name},
 				PublicURL:     strings.TrimSuffix("https://"+p.Spec.Hostname+p.Spec.PathPrefix, "/"),
-				OIDCClientID:  o.OIDC.ClientID,
-				OIDCSecretRef: types.NamespacedName{Namespace: p.Namespace, Name: o.OIDC.ClientSecretRef.Name},
-				OIDCSecretKey: o.OIDC.ClientSecretRef.Key, UsernameClaim: o.OIDC.UsernameClaim,
+				UsernameClaim: o.OIDC.UsernameClaim,
 				IssuingClient: o.IssuingClients[0].ClientID}
-			if sp.OIDCSecretKey == "" {
-				sp.OIDCSecretKey = "client-secret"
-			}
 			found = append(found, sp)
 		}
 	}
@@ -302,47 +304,6 @@ func findInstitution(dir string) (sampleProvider, error) {
 	}
 	sort.Slice(found, func(i, j int) bool { return found[i].Key.String() < found[j].Key.String() })
 	return found[0], nil
-}
-
-// patchSamples copies the samples to dst with the OpenID Connect issuer of
-// provider key replaced by issuerURL; every other document is copied as
-// written.
-func patchSamples(src, dst string, key types.NamespacedName, issuerURL string) error {
-	files, err := sampleDocs(src)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return err
-	}
-	patched := false
-	for name, docs := range files {
-		for i, d := range docs {
-			p, ok := isProvider(d)
-			if !ok || p.Namespace != key.Namespace || p.Name != key.Name {
-				continue
-			}
-			var obj map[string]any
-			if err := yaml.Unmarshal([]byte(d), &obj); err != nil {
-				return err
-			}
-			oidcSpec, _ := obj["spec"].(map[string]any)["oauth"].(map[string]any)["oidc"].(map[string]any)
-			oidcSpec["issuerURL"] = issuerURL
-			out, err := yaml.Marshal(obj)
-			if err != nil {
-				return err
-			}
-			docs[i] = "\n" + string(out)
-			patched = true
-		}
-		if err := os.WriteFile(filepath.Join(dst, name), []byte(strings.Join(docs, "---")), 0o644); err != nil {
-			return err
-		}
-	}
-	if !patched {
-		return errors.New("the CLRProvider to patch was not found again")
-	}
-	return nil
 }
 
 // tenant is the local tenant of a CLRProvider.

@@ -15,7 +15,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,35 +22,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/learnerrecords/clr-operator/internal/localcluster"
 )
 
 // ingress stands in for the Ingress controller and DNS of a real
-// installation: requests to a tenant's public host (https, as in
-// credentials, DIDs and redirects) go to its local process over plain HTTP,
-// with the headers an Ingress adds. Other requests (the OpenID Connect
-// provider) go out unchanged. Clients then speak only public URLs, so that
-// cookies (Secure), redirects and RFC 9207 issuer checks are as in
-// production.
+// installation (localcluster.Ingress, as `localup demo` uses): requests to
+// a tenant's public host go to its local process with the headers an
+// Ingress adds; others (the OpenID Connect provider) go out unchanged.
 type ingress struct {
-	routes map[string]string // public host -> local host:port
-	base   http.RoundTripper
-}
-
-func (in *ingress) RoundTrip(req *http.Request) (*http.Response, error) {
-	local, ok := in.routes[req.URL.Host]
-	if !ok {
-		return in.base.RoundTrip(req)
-	}
-	if req.URL.Scheme != "https" {
-		return nil, fmt.Errorf("ingress: %s: the tenants are served over https only", req.URL)
-	}
-	r := req.Clone(req.Context())
-	r.URL.Scheme, r.URL.Host = "http", local
-	r.Host = req.URL.Host
-	r.Header.Set("X-Forwarded-Proto", "https")
-	r.Header.Set("X-Forwarded-Host", req.URL.Host)
-	r.Header.Set("X-Forwarded-For", "127.0.0.1")
-	return in.base.RoundTrip(r)
+	localcluster.Ingress
 }
 
 // newIngress routes every tenant of the state; extraRoots are trusted
@@ -64,32 +44,30 @@ func newIngress(st localState, extraRoots []byte) (*ingress, error) {
 	if len(extraRoots) > 0 && !roots.AppendCertsFromPEM(extraRoots) {
 		return nil, errors.New("the OpenID Connect provider's CA is not PEM")
 	}
-	in := &ingress{routes: map[string]string{}, base: &http.Transport{
+	in := &ingress{localcluster.Ingress{Base: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		// Fresh connections each time keep a stopped tenant from
 		// answering through a pooled one.
 		DisableKeepAlives: true,
-	}}
+	}}}
 	for _, t := range st.Tenants {
-		pub, err := url.Parse(t.PublicURL)
-		if err != nil {
-			return nil, fmt.Errorf("tenant %s: public URL %q: %w", t.Key, t.PublicURL, err)
+		if err := in.AddRoute(t.PublicURL, t.Port); err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", t.Key, err)
 		}
-		in.routes[pub.Host] = fmt.Sprintf("127.0.0.1:%d", t.Port)
 	}
 	return in, nil
 }
 
 // client is an HTTP client through the ingress.
 func (in *ingress) client() *http.Client {
-	return &http.Client{Transport: in, Timeout: 30 * time.Second}
+	return &http.Client{Transport: &in.Ingress, Timeout: 30 * time.Second}
 }
 
 // browser keeps cookies and does not follow redirects, so that each step
 // of a login is seen.
 func (in *ingress) browser() *http.Client {
 	jar, _ := cookiejar.New(nil)
-	return &http.Client{Transport: in, Jar: jar, Timeout: 30 * time.Second,
+	return &http.Client{Transport: &in.Ingress, Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 

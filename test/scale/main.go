@@ -8,9 +8,19 @@
 // status for its current generation; the operator's peak RSS; writes per
 // minute to the operator's objects once converged; and, for one key
 // rotation, the operator's reconciles and the number of tenants whose
-// objects were written.
+// objects were written. To show where the time goes it also reports the CPU
+// seconds of each process (apiserver, etcd, cert-manager, operator) and the
+// apiserver's requests per provider while converging; -profile-dir saves CPU
+// profiles of the apiserver, cert-manager and the operator, and the
+// operator's heap at rest.
 //
 //	eval "$(hack/test-env.sh)"; go run ./test/scale -providers 1000
+//
+// A baseline in the same run: -baseline-operator names an operator binary
+// (for example one built from the previous commit) and
+// -baseline-cert-manager-args the cert-manager flags it is measured with;
+// both configurations are measured one after the other, each on a fresh
+// control plane, and reported side by side.
 package main
 
 import (
@@ -26,6 +36,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,15 +46,20 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	restclient "k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
@@ -53,43 +69,102 @@ import (
 )
 
 func main() {
-	n := flag.Int("providers", 1000, "number of CLRProviders (each with its own namespace and Issuer)")
-	workloads := flag.Bool("workloads", false, "also run kube-controller-manager, kube-scheduler and kwok, and wait for Ready (Deployments Available)")
-	quiet := flag.Duration("quiet-period", time.Minute, "how long writes are counted once converged")
-	timeout := flag.Duration("timeout", 15*time.Minute, "give up converging after this long")
+	var o options
+	flag.IntVar(&o.n, "providers", 1000, "number of CLRProviders (each with its own namespace and Issuer)")
+	flag.BoolVar(&o.workloads, "workloads", false, "also run kube-controller-manager, kube-scheduler and kwok, and wait for Ready (Deployments Available)")
+	flag.DurationVar(&o.quiet, "quiet-period", time.Minute, "how long writes are counted once converged")
+	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up converging after this long")
+	certManagerArgs := flag.String("cert-manager-args", "", "extra flags for cert-manager's controller program, space-separated (e.g. \"--workers=5 --kube-api-qps=100\"; its defaults otherwise)")
+	operatorArgs := flag.String("operator-args", "", "extra flags for the operator, space-separated")
+	flag.StringVar(&o.gomemlimit, "operator-gomemlimit", "", "GOMEMLIMIT of the operator process (e.g. 120MiB; none when empty)")
+	baselineOperator := flag.String("baseline-operator", "", "an operator binary to measure first, as the baseline, in the same run (e.g. one built from the previous commit)")
+	baselineCMArgs := flag.String("baseline-cert-manager-args", "", "cert-manager flags of the baseline run")
+	baselineOpArgs := flag.String("baseline-operator-args", "", "operator flags of the baseline run")
+	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of cert-manager and the operator (first 30 s of convergence) and the operator's heap at rest here")
 	flag.Parse()
-	if err := run(*n, *workloads, *quiet, *timeout); err != nil {
+	o.certManagerArgs, o.operatorArgs = strings.Fields(*certManagerArgs), strings.Fields(*operatorArgs)
+	// The progress cache logs through controller-runtime; its messages
+	// (watch restarts under load) are not results.
+	ctrllog.SetLogger(logr.Discard())
+
+	var all []results
+	if *baselineOperator != "" {
+		b := o
+		b.name, b.operatorBin, b.profileDir = "baseline", *baselineOperator, ""
+		b.certManagerArgs, b.operatorArgs = strings.Fields(*baselineCMArgs), strings.Fields(*baselineOpArgs)
+		res, err := run(b)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "scale (baseline):", err)
+			os.Exit(1)
+		}
+		all = append(all, res)
+	}
+	o.name = "this tree"
+	res, err := run(o)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
 	}
+	all = append(all, res)
+	report(all, o)
+}
+
+// options describe one measured configuration.
+type options struct {
+	name            string
+	n               int
+	workloads       bool
+	quiet, timeout  time.Duration
+	certManagerArgs []string
+	operatorArgs    []string
+	// operatorBin is a prebuilt operator; empty: build ./cmd/manager.
+	operatorBin string
+	gomemlimit  string
+	profileDir  string
 }
 
 type results struct {
+	name            string
+	settings        string
 	providers       int
 	converge        time.Duration
+	keysIssued      time.Duration
 	peakRSSKiB      int64
+	restRSSKiB      int64
+	liveHeapBytes   float64
 	writesPerMinute float64
 	rotationRecs    float64
 	touchedTenants  int
+	operatorReqs    float64
+	cpu             map[string]float64
+	apiRequests     map[string]float64
 }
 
-func run(n int, workloads bool, quiet, timeout time.Duration) error {
+func run(o options) (results, error) {
+	n := o.n
+	res := results{name: o.name, providers: n, settings: fmt.Sprintf("cert-manager %v; operator %v", o.certManagerArgs, o.operatorArgs)}
+	if o.gomemlimit != "" {
+		res.settings += "; GOMEMLIMIT=" + o.gomemlimit
+	}
+	fmt.Fprintf(os.Stderr, "=== %s: %s\n", o.name, res.settings)
 	root, err := repo.Root()
 	if err != nil {
-		return err
+		return res, err
 	}
-	env, err := testenv.Start(testenv.Options{CertManager: true, Workloads: workloads, ServiceIPRange: "10.96.0.0/12"})
+	env, err := testenv.Start(testenv.Options{CertManager: true, CertManagerArgs: o.certManagerArgs, Workloads: o.workloads, ServiceIPRange: "10.96.0.0/12"})
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer env.Stop()
 	// Interrupted: stop the control plane rather than leave it running.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
 	go func() {
-		<-sig
-		_ = env.Stop()
-		os.Exit(1)
+		if _, ok := <-sig; ok {
+			_ = env.Stop()
+			os.Exit(1)
+		}
 	}()
 	ctx := context.Background()
 
@@ -98,59 +173,148 @@ func run(n int, workloads bool, quiet, timeout time.Duration) error {
 	restCfg.QPS, restCfg.Burst = 500, 1000
 	c, err := client.NewWithWatch(restCfg, client.Options{Scheme: scheme})
 	if err != nil {
-		return err
+		return res, err
 	}
 
 	// The operator as a process, under the generated ClusterRole.
-	bin := filepath.Join(env.Dir, "manager")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/manager")
-	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building the operator: %w", err)
+	bin := o.operatorBin
+	if bin == "" {
+		bin = filepath.Join(env.Dir, "manager")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/manager")
+		build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return res, fmt.Errorf("building the operator: %w", err)
+		}
 	}
 	kubeconfig, err := operatorKubeconfig(ctx, env, c, root)
 	if err != nil {
-		return err
+		return res, err
 	}
 	metricsAddr, err := freeAddr()
 	if err != nil {
-		return err
+		return res, err
 	}
-	op := exec.Command(bin, "--metrics-bind-address="+metricsAddr, "--health-probe-bind-address=0",
-		"--max-concurrent-reconciles=10", "--clr-server-image=ghcr.io/learnerrecords/clr-server:scale")
+	args := []string{"--metrics-bind-address=" + metricsAddr, "--health-probe-bind-address=0",
+		"--clr-server-image=ghcr.io/learnerrecords/clr-server:scale"}
+	// The operator of this tree serves pprof for the live heap at rest
+	// (a prebuilt baseline may not know the flag).
+	pprofAddr := ""
+	if o.operatorBin == "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return res, err
+		}
+		args = append(args, "--pprof-bind-address="+pprofAddr)
+	}
+	op := exec.Command(bin, append(args, o.operatorArgs...)...)
 	op.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	if o.gomemlimit != "" {
+		op.Env = append(op.Env, "GOMEMLIMIT="+o.gomemlimit)
+	}
 	opLog, _ := os.Create(filepath.Join(env.Dir, "operator.log"))
 	op.Stdout, op.Stderr = opLog, opLog
 	op.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := op.Start(); err != nil {
-		return fmt.Errorf("starting the operator: %w", err)
+		return res, fmt.Errorf("starting the operator: %w", err)
 	}
 	defer func() { _ = op.Process.Signal(syscall.SIGTERM); _, _ = op.Process.Wait() }()
+	if err := waitMetrics(metricsAddr, 60*time.Second); err != nil {
+		return res, fmt.Errorf("operator not serving metrics: %w (log: %s)", err, filepath.Join(env.Dir, "operator.log"))
+	}
 
-	res := results{providers: n}
+	// Where the CPU and the apiserver's requests go during convergence.
+	cpuBefore := cpuByProcess()
+	apiBefore, err := apiserverRequests(restCfg)
+	if err != nil {
+		return res, err
+	}
+	reqBefore, err := metricSum(metricsAddr, "rest_client_requests_total", "")
+	if err != nil {
+		return res, err
+	}
+	var profiles sync.WaitGroup
+	if o.profileDir != "" {
+		cmAddr := ""
+		for _, a := range o.certManagerArgs {
+			if v, ok := strings.CutPrefix(a, "--pprof-bind-address="); ok {
+				cmAddr = v
+			}
+		}
+		profiles.Go(func() {
+			// kube-apiserver serves /debug/pprof to system:masters.
+			time.Sleep(profileDelay)
+			if err := saveAPIProfile(restCfg, "/debug/pprof/profile?seconds=30", filepath.Join(o.profileDir, "kube-apiserver.cpu.pprof")); err != nil {
+				fmt.Fprintln(os.Stderr, "profile:", err)
+			}
+		})
+		for name, addr := range map[string]string{"operator": pprofAddr, "cert-manager": cmAddr} {
+			if addr == "" {
+				continue
+			}
+			profiles.Go(func() {
+				time.Sleep(profileDelay)
+				if err := saveProfile("http://"+addr+"/debug/pprof/profile?seconds=30", filepath.Join(o.profileDir, name+".cpu.pprof")); err != nil {
+					fmt.Fprintln(os.Stderr, "profile:", err)
+				}
+			})
+		}
+	}
+
+	// Progress is read from watches, not by listing a thousand objects of
+	// four kinds every second: those lists cost the apiserver more CPU
+	// than the operator's own requests and distorted the measurement.
+	watched, stopWatching, err := watchProgress(ctx, restCfg, scheme)
+	if err != nil {
+		return res, err
+	}
+	defer stopWatching()
+
 	fmt.Fprintf(os.Stderr, "creating %d tenants...\n", n)
 	start := time.Now()
 	if err := createTenants(ctx, c, n); err != nil {
-		return err
+		return res, err
 	}
-	if err := waitConverged(ctx, c, n, workloads, timeout); err != nil {
-		return fmt.Errorf("%w (operator log: %s)", err, filepath.Join(env.Dir, "operator.log"))
+	keysAt, err := waitConverged(ctx, watched, n, o.workloads, o.timeout, start)
+	stopWatching()
+	if err != nil {
+		return res, fmt.Errorf("%w (operator log: %s)", err, filepath.Join(env.Dir, "operator.log"))
 	}
 	res.converge = time.Since(start)
+	res.keysIssued = keysAt
 	fmt.Fprintf(os.Stderr, "converged in %s\n", res.converge.Round(time.Millisecond))
+	cpuAfter := cpuByProcess()
+	res.cpu = map[string]float64{}
+	for k, v := range cpuAfter {
+		res.cpu[k] = v - cpuBefore[k]
+	}
+	apiAfter, err := apiserverRequests(restCfg)
+	if err != nil {
+		return res, err
+	}
+	res.apiRequests = map[string]float64{}
+	for k, v := range apiAfter {
+		if d := v - apiBefore[k]; d > 0 {
+			res.apiRequests[k] = d
+		}
+	}
+	reqAfter, err := metricSum(metricsAddr, "rest_client_requests_total", "")
+	if err != nil {
+		return res, err
+	}
+	res.operatorReqs = reqAfter - reqBefore
+	profiles.Wait()
 
 	// Writes at rest.
 	time.Sleep(5 * time.Second) // last status writes of the convergence
-	writes, err := countWrites(ctx, c, quiet, nil)
+	writes, err := countWrites(ctx, c, o.quiet, nil)
 	if err != nil {
-		return err
+		return res, err
 	}
-	res.writesPerMinute = float64(writes.total) / quiet.Minutes()
+	res.writesPerMinute = float64(writes.total) / o.quiet.Minutes()
 
 	// One rotation: reconciles and tenants touched.
-	before, err := reconcileTotal(metricsAddr, "clrprovider")
+	before, err := metricSum(metricsAddr, "controller_runtime_reconcile_total", `controller="clrprovider"`)
 	if err != nil {
-		return err
+		return res, err
 	}
 	rotated := "tenant-0"
 	var touched map[string]int
@@ -162,14 +326,14 @@ func run(n int, workloads bool, quiet, timeout time.Duration) error {
 	}()
 	time.Sleep(time.Second)
 	if err := triggerRenewal(ctx, c, rotated, "issuer-signing-key"); err != nil {
-		return err
+		return res, err
 	}
 	if err := <-done; err != nil {
-		return err
+		return res, err
 	}
-	after, err := reconcileTotal(metricsAddr, "clrprovider")
+	after, err := metricSum(metricsAddr, "controller_runtime_reconcile_total", `controller="clrprovider"`)
 	if err != nil {
-		return err
+		return res, err
 	}
 	res.rotationRecs = after - before
 	for ns := range touched {
@@ -177,12 +341,207 @@ func run(n int, workloads bool, quiet, timeout time.Duration) error {
 			res.touchedTenants++
 		}
 	}
-	res.peakRSSKiB, err = peakRSS(op.Process.Pid)
+	res.peakRSSKiB, err = procStatusKiB(op.Process.Pid, "VmHWM:")
+	if err != nil {
+		return res, err
+	}
+	if res.restRSSKiB, err = procStatusKiB(op.Process.Pid, "VmRSS:"); err != nil {
+		return res, err
+	}
+	if pprofAddr != "" {
+		// gc=1 collects first: the heap in use afterwards is the live
+		// working set at rest.
+		heapFile := filepath.Join(env.Dir, "operator.heap.pprof")
+		if o.profileDir != "" {
+			heapFile = filepath.Join(o.profileDir, "operator.heap.pprof")
+		}
+		if err := saveProfile("http://"+pprofAddr+"/debug/pprof/heap?gc=1", heapFile); err != nil {
+			return res, err
+		}
+		if res.liveHeapBytes, err = metricSum(metricsAddr, "go_memstats_heap_inuse_bytes", ""); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// watchProgress starts a cache of the kinds waitConverged looks at.
+func watchProgress(ctx context.Context, cfg *restclient.Config, scheme *runtime.Scheme) (client.Reader, func(), error) {
+	managed := labels.SelectorFromSet(labels.Set{controllers.LabelManagedBy: controllers.ManagedByValue})
+	c, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{&appsv1.Deployment{}: {Label: managed}}})
+	if err != nil {
+		return nil, nil, err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	for _, o := range []client.Object{&clrv1.CLRProvider{}, &appsv1.Deployment{}, &cmapi.Certificate{}, &clrv1.Issuer{}} {
+		if _, err := c.GetInformer(cctx, o); err != nil {
+			cancel()
+			return nil, nil, err
+		}
+	}
+	go func() { _ = c.Start(cctx) }()
+	if !c.WaitForCacheSync(cctx) {
+		cancel()
+		return nil, nil, errors.New("progress cache did not sync")
+	}
+	return c, cancel, nil
+}
+
+func waitMetrics(addr string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func saveProfile(url, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	resp, err := http.Get(url)
 	if err != nil {
 		return err
 	}
-	report(res, workloads, quiet)
-	return nil
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
+// profileDelay skips the creation of the tenants: the profiles show the
+// steady state of convergence.
+const profileDelay = 20 * time.Second
+
+func saveAPIProfile(cfg *restclient.Config, path, file string) error {
+	hc, err := restclient.HTTPClientFor(cfg)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Get(strings.TrimSuffix(cfg.Host, "/") + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", path, resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
+// cpuByProcess sums user+system CPU seconds of this program's descendants
+// (apiserver, etcd, cert-manager, the operator...) by command name.
+func cpuByProcess() map[string]float64 {
+	entries, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	type stat struct {
+		comm string
+		cpu  float64
+	}
+	stats := map[int]stat{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime(14) stime(15): comm may hold spaces.
+		line := string(raw)
+		open, closing := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		f := strings.Fields(line[closing+2:])
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		parent[pid] = ppid
+		stats[pid] = stat{comm: line[open+1 : closing], cpu: (ut + st) / 100} // USER_HZ is 100 on Linux
+	}
+	self := os.Getpid()
+	out := map[string]float64{}
+	for pid, st := range stats {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == self {
+				out[st.comm] += st.cpu
+				break
+			}
+		}
+	}
+	return out
+}
+
+// apiserverRequests reads apiserver_request_total by "verb resource".
+func apiserverRequests(cfg *restclient.Config) (map[string]float64, error) {
+	hc, err := restclient.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Get(strings.TrimSuffix(cfg.Host, "/") + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			continue
+		}
+		out[label(line, "verb")+" "+label(line, "resource")+subresource(line)] += v
+	}
+	return out, nil
+}
+
+func subresource(line string) string {
+	if s := label(line, "subresource"); s != "" {
+		return "/" + s
+	}
+	return ""
+}
+
+func label(line, name string) string {
+	_, after, ok := strings.Cut(line, name+`="`)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(after, `"`)
+	return v
 }
 
 func rest(env *testenv.Env) *restclient.Config { cp := *env.Config; return &cp }
@@ -299,13 +658,15 @@ func createTenant(ctx context.Context, c client.Client, i int, shared string) er
 // converged: every provider's status is for its generation with its
 // configuration, storage and network reconciled (and Ready with
 // workloads), and every provider's Deployment exists.
-func waitConverged(ctx context.Context, c client.Client, n int, workloads bool, timeout time.Duration) error {
+// It returns how long after start every Issuer had its key.
+func waitConverged(ctx context.Context, c client.Reader, n int, workloads bool, timeout time.Duration, start time.Time) (time.Duration, error) {
 	deadline := time.Now().Add(timeout)
 	last := ""
+	var keysAt time.Duration
 	for time.Now().Before(deadline) {
 		var providers clrv1.CLRProviderList
 		if err := c.List(ctx, &providers); err != nil {
-			return err
+			return 0, err
 		}
 		ok := 0
 		reasons := map[string]int{}
@@ -326,16 +687,19 @@ func waitConverged(ctx context.Context, c client.Client, n int, workloads bool, 
 			}
 		}
 		var deps appsv1.DeploymentList
-		if err := c.List(ctx, &deps, client.MatchingLabels{controllers.LabelManagedBy: controllers.ManagedByValue}); err != nil {
-			return err
+		if err := c.List(ctx, &deps); err != nil {
+			return 0, err
 		}
 		if ok == n && len(deps.Items) == n {
-			return nil
+			if keysAt == 0 {
+				keysAt = time.Since(start)
+			}
+			return keysAt, nil
 		}
 		// Where the time goes: cert-manager issuing, or the operator.
 		var certs cmapi.CertificateList
 		if err := c.List(ctx, &certs); err != nil {
-			return err
+			return 0, err
 		}
 		certsReady := 0
 		for _, ct := range certs.Items {
@@ -347,7 +711,7 @@ func waitConverged(ctx context.Context, c client.Client, n int, workloads bool, 
 		}
 		var issuers clrv1.IssuerList
 		if err := c.List(ctx, &issuers); err != nil {
-			return err
+			return 0, err
 		}
 		keyed := 0
 		for _, is := range issuers.Items {
@@ -355,15 +719,18 @@ func waitConverged(ctx context.Context, c client.Client, n int, workloads bool, 
 				keyed++
 			}
 		}
+		if keyed == n && keysAt == 0 {
+			keysAt = time.Since(start)
+		}
 		now := fmt.Sprintf("%d/%d providers converged, %d Deployments; %d Certificates Ready, %d Issuers with a key; not yet: %v",
 			ok, n, len(deps.Items), certsReady, keyed, reasons)
 		if now != last {
-			fmt.Fprintln(os.Stderr, now)
+			fmt.Fprintf(os.Stderr, "%6.1fs %s\n", time.Since(start).Seconds(), now)
 			last = now
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	return errors.New("timed out: " + last)
+	return 0, errors.New("timed out: " + last)
 }
 
 type writeCount struct {
@@ -430,9 +797,9 @@ func triggerRenewal(ctx context.Context, c client.Client, ns, name string) error
 	return c.Status().Update(ctx, cert)
 }
 
-// reconcileTotal sums controller_runtime_reconcile_total of a controller
-// from the operator's metrics endpoint.
-func reconcileTotal(addr, controller string) (float64, error) {
+// metricSum sums the samples of a metric from the operator's metrics
+// endpoint whose labels contain match.
+func metricSum(addr, metric, match string) (float64, error) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return 0, err
@@ -446,7 +813,7 @@ func reconcileTotal(addr, controller string) (float64, error) {
 	sc := bufio.NewScanner(strings.NewReader(string(body)))
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "controller_runtime_reconcile_total{") && strings.Contains(line, `controller="`+controller+`"`) {
+		if (strings.HasPrefix(line, metric+"{") || strings.HasPrefix(line, metric+" ")) && strings.Contains(line, match) {
 			f := strings.Fields(line)
 			v, err := strconv.ParseFloat(f[len(f)-1], 64)
 			if err == nil {
@@ -457,36 +824,88 @@ func reconcileTotal(addr, controller string) (float64, error) {
 	return sum, nil
 }
 
-// peakRSS reads VmHWM (peak resident set) of a process, in KiB.
-func peakRSS(pid int) (int64, error) {
+// procStatusKiB reads a memory field (VmHWM: peak resident set, VmRSS:
+// resident set now) of a process, in KiB.
+func procStatusKiB(pid int, field string) (int64, error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
+		if strings.HasPrefix(line, field) {
 			f := strings.Fields(line)
 			return strconv.ParseInt(f[1], 10, 64)
 		}
 	}
-	return 0, errors.New("no VmHWM in /proc status")
+	return 0, fmt.Errorf("no %s in /proc status", field)
 }
 
-func report(r results, workloads bool, quiet time.Duration) {
+func report(all []results, o options) {
 	mode := "children and status (no pods)"
-	if workloads {
+	if o.workloads {
 		mode = "Ready (Deployments Available on kwok)"
 	}
-	rows := [][3]string{
-		{fmt.Sprintf("time to converge, %d providers: %s", r.providers, mode), r.converge.Round(100 * time.Millisecond).String(), "< 60s"},
-		{"operator peak RSS", fmt.Sprintf("%.0f MiB", float64(r.peakRSSKiB)/1024), "< 150 MiB"},
-		{fmt.Sprintf("writes per minute at rest (over %s)", quiet), fmt.Sprintf("%.1f", r.writesPerMinute), "0"},
-		{"provider reconciles caused by one key rotation", fmt.Sprintf("%.0f", r.rotationRecs), "(one provider)"},
-		{"tenants whose objects were written by one rotation", strconv.Itoa(r.touchedTenants), "1"},
+	for _, r := range all {
+		fmt.Printf("%s: %s\n", r.name, r.settings)
 	}
-	fmt.Println("| measure | result | goal |")
-	fmt.Println("|---|---:|---:|")
-	for _, row := range rows {
-		fmt.Printf("| %s | %s | %s |\n", row[0], row[1], row[2])
+	fmt.Println()
+	header, sep := "| measure |", "|---|"
+	for _, r := range all {
+		header += " " + r.name + " |"
+		sep += "---:|"
 	}
+	fmt.Println(header + " goal |")
+	fmt.Println(sep + "---:|")
+	row := func(name, goal string, cell func(r results) string) {
+		line := "| " + name + " |"
+		for _, r := range all {
+			line += " " + cell(r) + " |"
+		}
+		fmt.Println(line + " " + goal + " |")
+	}
+	mib := func(kib int64) string { return fmt.Sprintf("%.0f MiB", float64(kib)/1024) }
+	row(fmt.Sprintf("time to converge, %d providers: %s", o.n, mode), "< 60s", func(r results) string { return r.converge.Round(100 * time.Millisecond).String() })
+	row("of which: until every Issuer has its key", "", func(r results) string { return r.keysIssued.Round(100 * time.Millisecond).String() })
+	row("operator peak RSS (VmHWM)", "< 150 MiB", func(r results) string { return mib(r.peakRSSKiB) })
+	row("operator RSS at rest", "", func(r results) string { return mib(r.restRSSKiB) })
+	row("operator live heap at rest (in use after a GC)", "", func(r results) string {
+		if r.liveHeapBytes == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f MiB", r.liveHeapBytes/(1<<20))
+	})
+	row("operator requests to the apiserver per provider, converging", "", func(r results) string { return fmt.Sprintf("%.1f", r.operatorReqs/float64(r.providers)) })
+	row(fmt.Sprintf("writes per minute at rest (over %s)", o.quiet), "0", func(r results) string { return fmt.Sprintf("%.1f", r.writesPerMinute) })
+	row("provider reconciles caused by one key rotation", "(one provider)", func(r results) string { return fmt.Sprintf("%.0f", r.rotationRecs) })
+	row("tenants whose objects were written by one rotation", "1", func(r results) string { return strconv.Itoa(r.touchedTenants) })
+
+	for _, r := range all {
+		fmt.Printf("\n%s: CPU seconds while converging:", r.name)
+		for _, k := range topKeys(r.cpu, 8) {
+			fmt.Printf(" %s %.0f;", k, r.cpu[k])
+		}
+		fmt.Printf("\n%s: apiserver requests while converging (per provider):", r.name)
+		total := 0.0
+		for _, v := range r.apiRequests {
+			total += v
+		}
+		fmt.Printf(" total %.1f;", total/float64(r.providers))
+		for _, k := range topKeys(r.apiRequests, 40) {
+			fmt.Printf(" %s %.2f;", k, r.apiRequests[k]/float64(r.providers))
+		}
+		fmt.Println()
+	}
+}
+
+// topKeys returns the keys of the n largest values, largest first.
+func topKeys(m map[string]float64, n int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || (m[keys[i]] == m[keys[j]] && keys[i] < keys[j]) })
+	if len(keys) > n {
+		keys = keys[:n]
+	}
+	return keys
 }

@@ -8,6 +8,13 @@
 //
 // There is no webhook (the tests create valid objects), no cainjector, no
 // ACME and no leader election: one process per test control plane.
+//
+// Throughput settings (measured with test/scale, docs/benchmarks.md): every
+// controller shares one client, whose token bucket (--kube-api-qps,
+// --kube-api-burst) caps the whole program's requests; --workers is per
+// controller. Issuing one key takes about 24 requests, so upstream's
+// defaults (20 QPS, burst 50, 5 workers) would cap a thousand new keys at
+// one every 1.2 s; ours let the apiserver be the limit.
 package main
 
 import (
@@ -15,6 +22,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"sort"
@@ -65,21 +74,36 @@ func main() {
 	kubeconfig := flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the API server to work against")
 	clusterResourceNamespace := flag.String("cluster-resource-namespace", "cert-manager", "namespace holding the Secrets of ClusterIssuers")
 	namespace := flag.String("namespace", "", "only watch this namespace (all namespaces when empty)")
-	workers := flag.Int("workers", 5, "concurrent workers per controller")
+	var o options
+	flag.IntVar(&o.workers, "workers", 10, "concurrent workers per controller (upstream's --concurrent-workers)")
+	flag.Float64Var(&o.qps, "kube-api-qps", 300, "requests per second to the apiserver, shared by all controllers")
+	flag.IntVar(&o.burst, "kube-api-burst", 600, "request burst to the apiserver, shared by all controllers")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "", "serve Go's /debug/pprof/ on this address (off when empty)")
 	minBackoff := flag.Duration("certificate-request-minimum-backoff", 5*time.Second,
 		"first retry delay after a failed CertificateRequest (upstream: 1h; short for tests)")
 	maxBackoff := flag.Duration("certificate-request-maximum-backoff", time.Minute,
 		"largest retry delay after failed CertificateRequests (upstream: 32h)")
 	flag.Parse()
 
-	if err := run(*kubeconfig, *namespace, *clusterResourceNamespace, *workers, *minBackoff, *maxBackoff); err != nil {
+	o.kubeconfig, o.namespace, o.clusterResourceNamespace = *kubeconfig, *namespace, *clusterResourceNamespace
+	o.minBackoff, o.maxBackoff = *minBackoff, *maxBackoff
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "cert-manager-controller:", err)
 		os.Exit(1)
 	}
 }
 
-func run(kubeconfig, namespace, clusterResourceNamespace string, workers int, minBackoff, maxBackoff time.Duration) error {
-	if kubeconfig == "" {
+type options struct {
+	kubeconfig, namespace, clusterResourceNamespace string
+	workers                                         int
+	qps                                             float64
+	burst                                           int
+	minBackoff, maxBackoff                          time.Duration
+	pprofAddr                                       string
+}
+
+func run(o options) error {
+	if o.kubeconfig == "" {
 		return errors.New("--kubeconfig (or KUBECONFIG) is required")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -87,16 +111,16 @@ func run(kubeconfig, namespace, clusterResourceNamespace string, workers int, mi
 	ctx = logf.NewContext(ctx, logf.Log)
 
 	factory, err := controllerpkg.NewContextFactory(ctx, controllerpkg.ContextOptions{
-		Kubeconfig:         kubeconfig,
-		KubernetesAPIQPS:   100,
-		KubernetesAPIBurst: 200,
-		Namespace:          namespace,
+		Kubeconfig:         o.kubeconfig,
+		KubernetesAPIQPS:   float32(o.qps),
+		KubernetesAPIBurst: o.burst,
+		Namespace:          o.namespace,
 		IssuerOptions: controllerpkg.IssuerOptions{
-			ClusterResourceNamespace: clusterResourceNamespace,
+			ClusterResourceNamespace: o.clusterResourceNamespace,
 		},
 		CertificateOptions: controllerpkg.CertificateOptions{
-			CertificateRequestMinimumBackoffDuration: minBackoff,
-			CertificateRequestMaximumBackoffDuration: maxBackoff,
+			CertificateRequestMinimumBackoffDuration: o.minBackoff,
+			CertificateRequestMaximumBackoffDuration: o.maxBackoff,
 		},
 	})
 	if err != nil {
@@ -133,17 +157,30 @@ func run(kubeconfig, namespace, clusterResourceNamespace string, workers int, mi
 	shared.SharedInformerFactory.Start(ctx.Done())
 	shared.HTTP01ResourceMetadataInformersFactory.Start(ctx.Done())
 
+	if o.pprofAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		srv := &http.Server{Addr: o.pprofAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				klog.ErrorS(err, "pprof server stopped")
+			}
+		}()
+		defer srv.Close()
+	}
+
 	var wg sync.WaitGroup
 	errs := make(chan error, len(started))
 	for i, c := range started {
 		wg.Go(func() {
-			if err := c.Run(workers, ctx); err != nil {
+			if err := c.Run(o.workers, ctx); err != nil {
 				errs <- fmt.Errorf("controller %q: %w", controllers[i], err)
 				stop()
 			}
 		})
 	}
-	klog.InfoS("cert-manager controllers started", "controllers", controllers)
+	klog.InfoS("cert-manager controllers started", "controllers", controllers, "workers", o.workers, "qps", o.qps, "burst", o.burst)
 	wg.Wait()
 	close(errs)
 	return errors.Join(collect(errs)...)

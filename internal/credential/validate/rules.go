@@ -552,9 +552,20 @@ func (w *walker) typed(v any, p *path, what string, required ...string) {
 }
 
 func (w *walker) credentialSchema(v any, p *path) { w.typed(v, p, "CredentialSchema", "id", "type") }
-func (w *walker) credentialStatus(v any, p *path) { w.typed(v, p, "CredentialStatus", "type") }
-func (w *walker) refreshService(v any, p *path)   { w.typed(v, p, "RefreshService", "id", "type") }
-func (w *walker) termsOfUse(v any, p *path)       { w.typed(v, p, "TermsOfUse", "type") }
+func (w *walker) credentialStatus(v any, p *path) {
+	if arr, ok := v.([]any); ok && w.opts.StatusSet {
+		if len(arr) == 0 {
+			w.fail(p, "", CodeCount, "must not be an empty array")
+		}
+		for i, e := range arr {
+			w.typed(e, p.at(i), "CredentialStatus", "type")
+		}
+		return
+	}
+	w.typed(v, p, "CredentialStatus", "type")
+}
+func (w *walker) refreshService(v any, p *path) { w.typed(v, p, "RefreshService", "id", "type") }
+func (w *walker) termsOfUse(v any, p *path)     { w.typed(v, p, "TermsOfUse", "type") }
 
 // iriText: a type name such as "DataIntegrityProof" (an IRI relative to the
 // context). Schema: string or language map; spec: a non-empty string.

@@ -70,6 +70,11 @@ type Options struct {
 	MaxCredentials int
 	// MaxErrors stops the validation after this many errors.
 	MaxErrors int
+	// StatusSet accepts credentialStatus as an array of CredentialStatus
+	// objects, each validated, as VC Data Model 2.0 allows. The OB 3.0 /
+	// CLR 2.0 JSON Schemas allow a single object, so the default (false)
+	// rejects an array, in agreement with them.
+	StatusSet bool
 }
 
 func (o Options) withDefaults() Options {

@@ -287,3 +287,40 @@ func TestDateTime(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusSet: a credentialStatus array is an error by default (the
+// official schemas allow one object) and, with StatusSet, accepted with each
+// entry validated as a CredentialStatus.
+func TestStatusSet(t *testing.T) {
+	base := loadSample(t, "examples/clr20/simple.json")
+	entry := `{"id":"https://example.edu/status/1#7","type":"BitstringStatusListEntry","statusPurpose":"revocation","statusListIndex":"7","statusListCredential":"https://example.edu/status/1"}`
+	set, ok := mutate(base, parsePath("credentialStatus"), `set:[`+entry+`,{"id":"https://example.edu/issuers/1/revocations","type":"1EdTechRevocationList"}]`)
+	if !ok {
+		t.Fatal("mutation does not apply")
+	}
+	if errs := ValidateValue(set, Options{Kind: KindClr}); !hasError(errs, "credentialStatus", CodeType) {
+		t.Errorf("default: want %s at credentialStatus, got %v", CodeType, errs)
+	}
+	if errs := ValidateValue(set, Options{Kind: KindClr, StatusSet: true}); len(errs) != 0 {
+		t.Errorf("StatusSet: valid set rejected: %v", errs)
+	}
+	single, _ := mutate(base, parsePath("credentialStatus"), "set:"+entry)
+	for _, o := range []Options{{Kind: KindClr}, {Kind: KindClr, StatusSet: true}} {
+		if errs := ValidateValue(single, o); len(errs) != 0 {
+			t.Errorf("StatusSet=%v: single entry rejected: %v", o.StatusSet, errs)
+		}
+	}
+	for _, c := range []struct {
+		value, path string
+		code        Code
+	}{
+		{`[` + entry + `,{"id":"https://example.edu/r"}]`, "credentialStatus[1].type", CodeRequired},
+		{`[` + entry + `,"https://example.edu/r"]`, "credentialStatus[1]", CodeType},
+		{`[]`, "credentialStatus", CodeCount},
+	} {
+		doc, _ := mutate(base, parsePath("credentialStatus"), "set:"+c.value)
+		if errs := ValidateValue(doc, Options{Kind: KindClr, StatusSet: true}); !hasError(errs, c.path, c.code) {
+			t.Errorf("%s: want %s at %q, got %v", c.value, c.code, c.path, errs)
+		}
+	}
+}

@@ -135,7 +135,7 @@ func parseJWS(s string, maxDepth int) (*jwsToken, error) {
 // verifyJWTCredential runs the pipeline on a VC-JWT.
 func (r *run) verifyJWTCredential(ctx context.Context, cr *CredentialReport, t *jwsToken, depth int) {
 	doc := t.credential
-	structErrs := validate.ValidateValue(doc, validate.Options{MaxDepth: r.v.opts.MaxJSONDepth, MaxCredentials: r.v.opts.MaxCredentials})
+	structErrs := validate.ValidateValue(doc, r.v.validateOptions())
 	describe(cr, doc)
 	if cr.Issuer == "" {
 		// VC 1.1 JWTs may carry the issuer only as iss.

@@ -40,6 +40,10 @@ type Issuer struct {
 	Formats []string
 	// Suite is the Data Integrity cryptosuite.
 	Suite string
+	// Authority lists the accreditations and legal authority the
+	// institution certifies learning under (published in ProfileDocument
+	// and on the verification page).
+	Authority []serverconfig.Authority
 
 	keys    *signing.IssuerKeys
 	signer  Signer
@@ -90,7 +94,7 @@ func Issuers(cfg *serverconfig.Config, keys *signing.Set, signer Signer, seconds
 			}
 			suite = want
 		}
-		out[ic.Name] = &Issuer{Name: ic.Name, DID: did, Profile: ic.Profile, Formats: formats, Suite: suite,
+		out[ic.Name] = &Issuer{Name: ic.Name, DID: did, Profile: ic.Profile, Formats: formats, Suite: suite, Authority: ic.Authority,
 			keys: k, signer: signer, seconds: seconds}
 	}
 	return out, nil
@@ -139,6 +143,25 @@ func (i *Issuer) ProfileDocument() map[string]any {
 	p["type"] = []any{model.TypeProfile}
 	if _, ok := p["name"]; !ok {
 		p["name"] = i.Name
+	}
+	// The authority is published as otherIdentifier entries after the
+	// institution's own identifiers (a new slice: the configured Profile
+	// is shared by every document built from it).
+	var ids []any
+	for _, a := range i.Authority {
+		if e, ok := a.ProfileIdentifier(); ok {
+			ids = append(ids, e)
+		}
+	}
+	if len(ids) > 0 {
+		var own []any
+		switch v := p["otherIdentifier"].(type) {
+		case []any:
+			own = v
+		case map[string]any:
+			own = []any{v}
+		}
+		p["otherIdentifier"] = append(slices.Clip(own), ids...)
 	}
 	return p
 }

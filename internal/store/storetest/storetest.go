@@ -24,6 +24,10 @@ type Harness struct {
 	NewLocation func(t testing.TB) string
 	// Open opens (and migrates) the store at a location.
 	Open func(ctx context.Context, location string) (store.Store, error)
+	// CredentialVersions says whether the store reports
+	// CredentialsVersion (the single-writer SQLite store); one that does
+	// not must always answer ok == false.
+	CredentialVersions bool
 }
 
 // t0 is a fixed instant, at microsecond precision as stored.
@@ -60,6 +64,8 @@ func Run(t *testing.T, h Harness) {
 		{"Credentials", testCredentials},
 		{"CredentialPaging", testCredentialPaging},
 		{"InsertCredentialsAtomic", testInsertCredentials},
+		{"CredentialsVersion", testCredentialsVersion},
+		{"CredentialsVersionConcurrent", testCredentialsVersionConcurrent},
 		{"Transactions", testTransactions},
 		{"LearningRecordsAndIdempotency", testRecordsIdempotency},
 		{"StatusLists", testStatusLists},
@@ -546,6 +552,153 @@ func testInsertCredentials(t *testing.T, h Harness) {
 	must(t, err, "list")
 	if total != 0 {
 		t.Fatalf("failed batch left %d credentials behind", total)
+	}
+}
+
+// testCredentialsVersion: every kind of write to a learner's credentials
+// changes the learner's version, reads do not, and no version is reported
+// while a transaction that wrote them is open.
+func testCredentialsVersion(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := h.open(t)
+	version := func(what string) uint64 {
+		t.Helper()
+		v, ok := s.CredentialsVersion("ada")
+		if ok != h.CredentialVersions {
+			t.Fatalf("%s: CredentialsVersion ok = %v, want %v", what, ok, h.CredentialVersions)
+		}
+		return v
+	}
+	v := version("empty store")
+	if !h.CredentialVersions {
+		must(t, s.InTx(ctx, func(tx store.Store) error {
+			return tx.InsertCredentials(ctx, []*store.Credential{cred("ada", "urn:uuid:v0", t0, `{}`)})
+		}), "insert")
+		version("after a write")
+		return
+	}
+	changed := func(what string) {
+		t.Helper()
+		if n := version(what); n == v {
+			t.Fatalf("%s: version still %d", what, v)
+		} else {
+			v = n
+		}
+	}
+	_, err := s.PutCredential(ctx, cred("ada", "urn:uuid:v1", t0, `{"n":1}`))
+	must(t, err, "put")
+	changed("after PutCredential (insert)")
+	if _, _, err := s.ListCredentials(ctx, store.CredentialQuery{LearnerID: "ada"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := version("after a read"); n != v {
+		t.Fatalf("a read changed the version from %d to %d", v, n)
+	}
+	_, err = s.PutCredential(ctx, cred("ada", "urn:uuid:v1", t0, `{"n":2}`))
+	must(t, err, "replace")
+	changed("after PutCredential (replace)")
+	must(t, s.InsertCredentials(ctx, []*store.Credential{cred("ada", "urn:uuid:v2", t0, `{}`), cred("bob", "urn:uuid:v3", t0, `{}`)}), "insert")
+	changed("after InsertCredentials")
+	must(t, s.DeleteCredential(ctx, "ada", "urn:uuid:v2"), "delete")
+	changed("after DeleteCredential")
+	// Inside a transaction that wrote them, and until it ends, there is no
+	// version: a reader must not cache what it reads meanwhile.
+	must(t, s.InTx(ctx, func(tx store.Store) error {
+		if err := tx.InsertCredentials(ctx, []*store.Credential{cred("ada", "urn:uuid:v4", t0, `{}`)}); err != nil {
+			return err
+		}
+		if _, ok := s.CredentialsVersion("ada"); ok {
+			return errors.New("a version was reported while a transaction writing the credentials was open")
+		}
+		if _, ok := tx.CredentialsVersion("ada"); ok {
+			return errors.New("a transaction reported a version")
+		}
+		return nil
+	}), "transaction")
+	changed("after a committed transaction")
+	_ = s.InTx(ctx, func(tx store.Store) error {
+		if _, err := tx.PutCredential(ctx, cred("ada", "urn:uuid:v5", t0, `{}`)); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	// A rolled-back write changed nothing, but a new version is harmless
+	// (one cache miss) and the version must be reported again.
+	changed("after a rolled-back transaction")
+}
+
+// testCredentialsVersionConcurrent checks the promise readers rely on:
+// when the version is the same before a read and after a later one, the two
+// reads saw the same credentials, however writers interleave.
+func testCredentialsVersionConcurrent(t *testing.T, h Harness) {
+	if !h.CredentialVersions {
+		t.Skip("this store reports no versions (covered by CredentialsVersion)")
+	}
+	ctx := context.Background()
+	s := h.open(t)
+	const writes = 200
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	errs := make(chan error, 8)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(done)
+		for i := range writes {
+			var err error
+			if i%2 == 0 {
+				_, err = s.PutCredential(ctx, cred("ada", fmt.Sprintf("urn:uuid:c%d", i), t0, `{}`))
+			} else {
+				err = s.InTx(ctx, func(tx store.Store) error {
+					return tx.InsertCredentials(ctx, []*store.Credential{cred("ada", fmt.Sprintf("urn:uuid:c%d", i), t0, `{}`)})
+				})
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				v, ok := s.CredentialsVersion("ada")
+				if !ok {
+					continue
+				}
+				_, n1, err := s.ListCredentials(ctx, store.CredentialQuery{LearnerID: "ada", Limit: 1})
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, n2, err := s.ListCredentials(ctx, store.CredentialQuery{LearnerID: "ada", Limit: 1})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if v2, ok := s.CredentialsVersion("ada"); ok && v2 == v && n1 != n2 {
+					errs <- fmt.Errorf("version %d unchanged, but the credentials went from %d to %d", v, n1, n2)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	_, n, err := s.ListCredentials(ctx, store.CredentialQuery{LearnerID: "ada"})
+	must(t, err, "list")
+	if n != writes {
+		t.Fatalf("%d credentials stored, want %d", n, writes)
 	}
 }
 

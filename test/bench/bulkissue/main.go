@@ -18,6 +18,8 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -118,7 +120,7 @@ func main() {
 	}
 
 	// Bulk: NDJSON streams.
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0, disk0 := time.Now(), cpuTime(), diskWritten()
 	var issued, failed atomic.Int64
 	var wg sync.WaitGroup
 	for s := range *streams {
@@ -164,9 +166,29 @@ func main() {
 	// The machine is shared: CPU time says what the run cost whatever the load.
 	fmt.Printf("bulk CPU time (server + clients): %v = %.0f credentials per CPU-second; %.0f%% of %d CPUs used\n",
 		cpu.Round(time.Millisecond), float64(issued.Load())/cpu.Seconds(), 100*cpu.Seconds()/el.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
+	// Bytes this process caused to be written to storage (SQLite's WAL
+	// and database file; write-back may lag, so it is a lower bound).
+	if disk := diskWritten() - disk0; disk > 0 && issued.Load() > 0 {
+		fmt.Printf("bulk disk writes: %.1f MB = %.1f KB per credential\n", float64(disk)/1e6, float64(disk)/1e3/float64(issued.Load()))
+	}
 	if failed.Load() > 0 || issued.Load() != int64(*learners**per) {
 		t.Fatalf("bulk run incomplete")
 	}
+}
+
+// diskWritten is write_bytes of /proc/self/io (0 if unavailable).
+func diskWritten() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // cpuTime is the process's user+system CPU time.

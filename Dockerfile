@@ -30,8 +30,10 @@ COPY api/ api/
 COPY cmd/ cmd/
 COPY controllers/ controllers/
 COPY internal/ internal/
+ARG VERSION=dev
+ARG REVISION=
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/ ./cmd/manager ./cmd/clr-server
+    GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w -X github.com/learnerrecords/clr-operator/internal/buildinfo.version=${VERSION} -X github.com/learnerrecords/clr-operator/internal/buildinfo.revision=${REVISION}" -o /out/ ./cmd/manager ./cmd/clr-server
 
 # The pinned JSON-LD contexts clr-server signs and verifies with (it never
 # fetches a context at run time). Fetched once at build time by clr-server

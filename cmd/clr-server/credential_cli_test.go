@@ -31,7 +31,9 @@ func TestMain(m *testing.M) {
 	if _, err := os.Stat(gobin); err != nil {
 		gobin = "go"
 	}
-	build := exec.Command(gobin, "build", "-o", binary, ".")
+	// Stamped as the Makefile, imagebuild and the Dockerfile stamp it, so
+	// TestVersion proves the -X paths.
+	build := exec.Command(gobin, "build", "-ldflags", "-X "+buildinfoPkg+".version="+testVersion+" -X "+buildinfoPkg+".revision="+testRevision, "-o", binary, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		os.RemoveAll(dir)
@@ -503,4 +505,25 @@ func didWebIssuerKey(t *testing.T, dir, did, alg string) (keyFile, vm, docFile s
 		t.Fatal(err)
 	}
 	return keyFile, vm, docFile
+}
+
+const (
+	buildinfoPkg = "github.com/learnerrecords/clr-operator/internal/buildinfo"
+	testVersion  = "v0.0.0-test"
+	testRevision = "0123456789abcdef"
+)
+
+func TestVersion(t *testing.T) {
+	code, out, stderr := execBinary(t, t.TempDir(), nil, "version")
+	if want := "clr-server " + testVersion + " (revision " + testRevision + ", " + runtime.Version() + ")\n"; code != 0 || string(out) != want {
+		t.Fatalf("version: exit %d, %q (stderr %s), want %q", code, out, stderr, want)
+	}
+	code, out, _ = execBinary(t, t.TempDir(), nil, "version", "--json")
+	var got map[string]string
+	if err := json.Unmarshal(out, &got); code != 0 || err != nil || got["version"] != testVersion || got["revision"] != testRevision || got["goVersion"] != runtime.Version() {
+		t.Fatalf("version --json: exit %d, %s (%v)", code, out, err)
+	}
+	if code, _, _ := execBinary(t, t.TempDir(), nil, "version", "extra"); code != 2 {
+		t.Errorf("version with an argument: exit %d, want 2", code)
+	}
 }

@@ -15,15 +15,19 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/learnerrecords/clr-operator/controllers"
+	"github.com/learnerrecords/clr-operator/internal/buildinfo"
 )
 
-// defaultServerImage is the clr-server image of this operator release.
-const defaultServerImage = "ghcr.io/learnerrecords/clr-server:dev"
+// defaultServerImage is the clr-server image of this operator release: the
+// same version, so that an operator upgrade rolls its tenants onto the
+// server it was tested with.
+var defaultServerImage = "ghcr.io/learnerrecords/clr-server:" + buildinfo.Get().Version
 
 func main() {
 	var (
@@ -50,10 +54,17 @@ func main() {
 	flag.StringVar(&monitoringNS, "network-policy-monitoring-namespaces", "monitoring", "comma-separated namespaces whose pods may scrape clr-server's metrics port")
 	memoryLimitRatio := flag.Float64("memory-limit-ratio", 0.9,
 		"Go soft memory limit as a share of $"+envMemoryLimit+" (the container's memory limit, from the downward API), unless GOMEMLIMIT is set; 0 disables")
+	showVersion := flag.Bool("version", false, "print the build's version and exit")
 	zopts := zap.Options{}
 	zopts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("manager", buildinfo.Get())
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zopts)))
+	bi := buildinfo.Get()
+	ctrl.Log.WithName("setup").Info("starting clr-operator", "version", bi.Version, "revision", bi.Revision, "go", bi.GoVersion)
 	if err := setMemoryLimit(*memoryLimitRatio); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		os.Exit(1)
@@ -108,6 +119,10 @@ func run(ctx context.Context, o runOptions) error {
 		MaxConcurrentReconciles: o.maxConcurrent, Build: o.build, RegisterMetrics: true, Scope: o.scope(),
 	}); err != nil {
 		return err
+	}
+	if err := crmetrics.Registry.Register(buildinfo.Collector("clr_operator_build_info",
+		"The operator's release version, source revision and Go version (always 1).")); err != nil {
+		return fmt.Errorf("registering build info: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)

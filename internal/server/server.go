@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/learnerrecords/clr-operator/internal/buildinfo"
 	"github.com/learnerrecords/clr-operator/internal/server/app"
 	"github.com/learnerrecords/clr-operator/internal/serverconfig"
 	"github.com/learnerrecords/clr-operator/internal/signing"
@@ -250,7 +251,7 @@ func (s *Server) Serve(ctx context.Context, api, metrics net.Listener) error {
 			errc <- nil
 		}()
 	}
-	attrs := []any{"api", api.Addr().String(), "store", store.Driver(s.deps.Store), "issuers", s.deps.Keys.Names()}
+	attrs := []any{"api", api.Addr().String(), "store", store.Driver(s.deps.Store), "issuers", s.deps.Keys.Names(), "version", buildinfo.Get().Version}
 	if metrics != nil {
 		attrs = append(attrs, "metrics", metrics.Addr().String())
 	}

@@ -205,6 +205,7 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 		`clr_signing_key_not_after_timestamp_seconds{algorithm="Ed25519",issuer="dev-university"`,
 		`clr_signing_keys_published{issuer="dev-university"} 1`,
 		`clr_store_up 1`,
+		`clr_server_build_info{goversion="go`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {

@@ -321,8 +321,9 @@ func checkBuilder(t *testing.T, root string, st *stage) {
 	if st == nil {
 		t.Fatal("Dockerfile has no builder stage")
 	}
-	if !stageRuns(st, `go build -trimpath -buildvcs=false -ldflags="-s -w"`) {
-		t.Error(`Dockerfile builder does not build with -trimpath -buildvcs=false -ldflags="-s -w" as imagebuild does`)
+	const build = `go build -trimpath -buildvcs=false -ldflags="-s -w -X github.com/learnerrecords/clr-operator/internal/buildinfo.version=${VERSION} -X github.com/learnerrecords/clr-operator/internal/buildinfo.revision=${REVISION}"`
+	if !stageRuns(st, build) {
+		t.Errorf("Dockerfile builder does not build with %s as imagebuild does", build)
 	}
 	copied := map[string]bool{}
 	static := false

@@ -78,6 +78,9 @@ func userDir(t *testing.T) string {
 }
 
 func runManagerHelp(t *testing.T, rootfs string, img *ociImage) {
+	if out, err := imageCommand(t, rootfs, img, "--version").CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "manager "+testVersion+" (revision "+testRevision+", ") {
+		t.Errorf("/manager --version: %v %q", err, out)
+	}
 	cmd := imageCommand(t, rootfs, img, "-h")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -91,9 +94,16 @@ func runManagerHelp(t *testing.T, rootfs string, img *ociImage) {
 }
 
 func runServer(t *testing.T, rootfs string, img *ociImage) {
+	// The binary reports the release and revision the image is labelled
+	// with (stamped at build time).
+	out, err := imageCommand(t, rootfs, img, "version").CombinedOutput()
+	if want := "clr-server " + testVersion + " (revision " + testRevision + ", "; err != nil || !strings.HasPrefix(string(out), want) {
+		t.Errorf("clr-server version in the image: %v %q, want prefix %q", err, out, want)
+	}
+
 	// The image's own binary checks the image's contexts against its pins.
 	verify := imageCommand(t, rootfs, img, "contexts", "verify", "--dir", inRoot(rootfs, "/contexts"))
-	out, err := verify.CombinedOutput()
+	out, err = verify.CombinedOutput()
 	if err != nil {
 		t.Fatalf("clr-server contexts verify in the image: %v\n%s", err, out)
 	}

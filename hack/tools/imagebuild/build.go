@@ -30,7 +30,7 @@ func run(o options) error {
 	bins := map[platform]string{}
 	for _, p := range o.platforms {
 		dir := filepath.Join(work, p.OS+"-"+p.Arch)
-		if err := goBuild(o.root, p, dir, specs); err != nil {
+		if err := goBuild(o.root, p, dir, specs, o.version, o.revision); err != nil {
 			return err
 		}
 		bins[p] = dir
@@ -38,7 +38,7 @@ func run(o options) error {
 	hostDir, ok := bins[hostPlatform()]
 	if !ok {
 		hostDir = filepath.Join(work, "host")
-		if err := goBuild(o.root, hostPlatform(), hostDir, []imageSpec{serverSpec()}); err != nil {
+		if err := goBuild(o.root, hostPlatform(), hostDir, []imageSpec{serverSpec()}, o.version, o.revision); err != nil {
 			return err
 		}
 	}
@@ -141,14 +141,20 @@ func serverSpec() imageSpec {
 	panic("imagebuild: no clr-server spec")
 }
 
+// buildinfoPkg holds the version and revision the binaries report
+// (`clr-server version`, `manager --version`, the *_build_info metrics).
+const buildinfoPkg = "github.com/learnerrecords/clr-operator/internal/buildinfo"
+
 // goBuild compiles the specs' binaries for p into dir as the Dockerfile
-// does: static (CGO_ENABLED=0), -trimpath, no VCS stamp (the revision is a
-// label, and a dirty work tree must not change the binary), stripped.
-func goBuild(root string, p platform, dir string, ss []imageSpec) error {
+// does: static (CGO_ENABLED=0), -trimpath, no VCS stamp (a dirty work tree
+// must not change the binary: the revision is stamped explicitly, as in the
+// labels), stripped.
+func goBuild(root string, p platform, dir string, ss []imageSpec, version, revision string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", dir + string(os.PathSeparator)}
+	ldflags := "-s -w -X " + buildinfoPkg + ".version=" + version + " -X " + buildinfoPkg + ".revision=" + revision
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=" + ldflags, "-o", dir + string(os.PathSeparator)}
 	for _, s := range ss {
 		args = append(args, s.Package)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/learnerrecords/clr-operator/internal/buildinfo"
 	"github.com/learnerrecords/clr-operator/internal/serverconfig"
 	"github.com/learnerrecords/clr-operator/internal/signing"
 	"github.com/learnerrecords/clr-operator/internal/store"
@@ -107,6 +108,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Revocations, suspensions and reinstatements, by action.",
 		}, []string{"action"}),
 	}
-	reg.MustRegister(m.CredentialsIssued, m.Verifications, m.SigningSeconds, m.TokensIssued, m.StatusChanges)
+	reg.MustRegister(m.CredentialsIssued, m.Verifications, m.SigningSeconds, m.TokensIssued, m.StatusChanges,
+		buildinfo.Collector("clr_server_build_info", "clr-server's release version, source revision and Go version (always 1)."))
 	return m
 }

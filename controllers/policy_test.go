@@ -234,3 +234,19 @@ func TestRenderCredentialStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderTokenCacheTTL: spec.oauth.tokenCacheTTL reaches the config (0s
+// included: it turns the cache off) and stays absent when unset.
+func TestRenderTokenCacheTTL(t *testing.T) {
+	p := &clrv1.CLRProvider{Spec: clrv1.CLRProviderSpec{Hostname: "clr.example.edu"}}
+	if cfg := renderServerConfig(p, nil, nil); cfg.OAuth.TokenCacheTTL != nil {
+		t.Errorf("unset tokenCacheTTL rendered as %v", cfg.OAuth.TokenCacheTTL)
+	}
+	for _, d := range []time.Duration{0, 10 * time.Second} {
+		p.Spec.OAuth.TokenCacheTTL = &metav1.Duration{Duration: d}
+		cfg := renderServerConfig(p, nil, nil)
+		if cfg.OAuth.TokenCacheTTL == nil || cfg.OAuth.TokenCacheTTL.Duration != d {
+			t.Errorf("tokenCacheTTL %v rendered as %v", d, cfg.OAuth.TokenCacheTTL)
+		}
+	}
+}

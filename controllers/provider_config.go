@@ -194,6 +194,9 @@ func renderServerConfig(p *clrv1.CLRProvider, issuers []resolvedIssuer, framewor
 		AccessTokenTTL:      durationValue(o.AccessTokenTTL, time.Hour),
 		RefreshTokenTTL:     durationValue(o.RefreshTokenTTL, 720*time.Hour),
 	}
+	if o.TokenCacheTTL != nil {
+		cfg.OAuth.TokenCacheTTL = &serverconfig.Duration{Duration: o.TokenCacheTTL.Duration}
+	}
 	if oidc := o.OIDC; oidc != nil {
 		cfg.OAuth.OIDC = &serverconfig.OIDC{
 			IssuerURL:        oidc.IssuerURL,

@@ -281,6 +281,17 @@ type ProviderOAuth struct {
 	// +optional
 	RefreshTokenTTL *metav1.Duration `json:"refreshTokenTTL,omitempty"`
 
+	// tokenCacheTTL is how long a replica trusts an access token it has
+	// already checked without asking the database again. A revocation takes
+	// effect at once on the replica that handled it and within this time on
+	// the others. 0s disables the cache (every request reads the database).
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self) <= duration('1m')",message="spec.oauth.tokenCacheTTL must be at most 1m"
+	// +optional
+	TokenCacheTTL *metav1.Duration `json:"tokenCacheTTL,omitempty"`
+
 	// oidc is the institution's OpenID Connect identity provider where
 	// learners sign in. Without it learners cannot sign in; issuing clients
 	// still work.

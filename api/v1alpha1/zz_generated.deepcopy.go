@@ -916,6 +916,11 @@ func (in *ProviderOAuth) DeepCopyInto(out *ProviderOAuth) {
 		*out = new(metav1.Duration)
 		**out = **in
 	}
+	if in.TokenCacheTTL != nil {
+		in, out := &in.TokenCacheTTL, &out.TokenCacheTTL
+		*out = new(metav1.Duration)
+		**out = **in
+	}
 	if in.OIDC != nil {
 		in, out := &in.OIDC, &out.OIDC
 		*out = new(OIDCProvider)

@@ -96,6 +96,13 @@ func oauthOptions(d *app.Deps) oauth.Options {
 		Logger:              d.Logger,
 		Now:                 d.Now,
 	}
+	// oauth reads 0 as its default and a negative TTL as "no cache"; the
+	// configuration's 0s means no cache.
+	if ttl := cfg.OAuth.TokenCacheTTLOrDefault(); ttl > 0 {
+		o.TokenCacheTTL = ttl
+	} else {
+		o.TokenCacheTTL = -1
+	}
 	if len(cfg.Issuers) > 0 {
 		if name, _ := cfg.Issuers[0].Profile["name"].(string); name != "" {
 			o.ServiceName = name

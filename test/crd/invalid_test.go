@@ -142,6 +142,8 @@ var invalidCases = []invalidCase{
 	{"OIDC without client secret", "CLRProvider", `{spec: {oauth: {oidc: {issuerURL: "https://login.lakeshore.edu", clientID: clr}}}}`, "spec.oauth.oidc.clientSecretRef", "Required value"},
 	{"OIDC scopes without openid", "CLRProvider", `{spec: {oauth: {oidc: {issuerURL: "https://login.lakeshore.edu", clientID: clr, clientSecretRef: {name: oidc}, scopes: [profile, email]}}}}`, "spec.oauth.oidc.scopes", "must include openid"},
 	{"access token lifetime too long", "CLRProvider", `{spec: {oauth: {accessTokenTTL: 48h, refreshTokenTTL: 720h}}}`, "spec.oauth.accessTokenTTL", "between 1m and 24h"},
+	{"token cache too long", "CLRProvider", `{spec: {oauth: {tokenCacheTTL: 2m}}}`, "spec.oauth.tokenCacheTTL", "at most 1m"},
+	{"token cache not a duration", "CLRProvider", `{spec: {oauth: {tokenCacheTTL: soon}}}`, "spec.oauth.tokenCacheTTL", "should match"},
 	{"access token outlives refresh token", "CLRProvider", `{spec: {oauth: {accessTokenTTL: 2h, refreshTokenTTL: 1h}}}`, "spec.oauth.accessTokenTTL", "shorter than spec.oauth.refreshTokenTTL"},
 	{"credential status entries unknown", "CLRProvider", `{spec: {credentialStatus: {entries: Both}}}`, "spec.credentialStatus.entries", "Unsupported value"},
 	{"issuing client scope not an issuing scope", "CLRProvider", `{spec: {oauth: {issuingClients: [{clientID: sis, scopes: [write]}]}}}`, "spec.oauth.issuingClients[0].scopes[0]", "Unsupported value"},

@@ -38,6 +38,7 @@ var validCases = []struct {
 	{"TLS from a Secret, no class", "CLRProvider", `{spec: {ingress: {tls: {secretName: lakeshore-tls}}}}`},
 	{"Ingress without TLS", "CLRProvider", `{spec: {ingress: {annotations: {"nginx.ingress.kubernetes.io/ssl-redirect": "false"}}}}`},
 	{"all credential status entries", "CLRProvider", `{spec: {credentialStatus: {entries: All}}}`},
+	{"token cache off", "CLRProvider", `{spec: {oauth: {tokenCacheTTL: 0s}}}`},
 	{"OAuth fully set", "CLRProvider", `{spec: {oauth: {dynamicRegistration: false, accessTokenTTL: 5m, refreshTokenTTL: 8760h, oidc: {issuerURL: "https://login.lakeshore.edu/realms/learners", clientID: clr, clientSecretRef: {name: oidc, key: secret}, scopes: [openid, email], usernameClaim: email}, issuingClients: [{clientID: registrar-sis, scopes: ["https://learnerrecords.io/scope/issue", "https://learnerrecords.io/scope/revoke"]}, {clientID: lms, scopes: ["https://learnerrecords.io/scope/records.read"]}]}}}`},
 	{"frameworks from two namespaces", "CLRProvider", `{spec: {frameworkRefs: [{name: outcomes, namespace: clr-frameworks}, {name: experiential}]}}`},
 	{"paused", "CLRProvider", `{spec: {paused: true}}`},

@@ -42,9 +42,9 @@ type IssuerReconciler struct {
 	Now func() time.Time
 
 	// ownerApplied remembers, by key Secret UID, the resourceVersion of the
-	// cached Secret the owner reference was applied over: until the cache
-	// shows a newer version, the reconciles that cert-manager's Certificate
-	// updates cause right after issuance need not apply it again.
+	// cached Secret the owner reference was applied over: a reconcile that
+	// runs before the cache shows the new version (cert-manager updates the
+	// Certificate right after issuing) need not apply it again.
 	ownerApplied sync.Map
 }
 

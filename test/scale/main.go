@@ -260,8 +260,8 @@ func run(o options) (results, error) {
 	}
 
 	// Progress is read from watches, not by listing a thousand objects of
-	// four kinds every second: those lists cost the apiserver more CPU
-	// than the operator's own requests and distorted the measurement.
+	// four kinds twice a second: the apiserver that is being measured
+	// would spend its CPU encoding the benchmark's lists.
 	watched, stopWatching, err := watchProgress(ctx, restCfg, scheme)
 	if err != nil {
 		return res, err

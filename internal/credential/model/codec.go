@@ -125,7 +125,7 @@ func encodeObject(dst []byte, props []prop, extra map[string]json.RawMessage) ([
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendString(dst, p.name)
+		dst = AppendString(dst, p.name)
 		dst = append(dst, ':')
 		if dst, err = p.c.encode(dst); err != nil {
 			return nil, fmt.Errorf("model: encode %q: %w", p.name, err)
@@ -149,7 +149,7 @@ func encodeObject(dst []byte, props []prop, extra map[string]json.RawMessage) ([
 				dst = append(dst, ',')
 			}
 			first = false
-			dst = appendString(dst, k)
+			dst = AppendString(dst, k)
 			dst = append(dst, ':')
 			dst = append(dst, raw...)
 		}
@@ -175,7 +175,7 @@ func (f strField) decode(raw []byte) bool {
 func (f strField) present() bool { return *f.p != "" }
 func (f strField) reset()        { *f.p = "" }
 func (f strField) encode(dst []byte) ([]byte, error) {
-	return appendString(dst, *f.p), nil
+	return AppendString(dst, *f.p), nil
 }
 
 type numField struct{ p **float64 }
@@ -361,7 +361,7 @@ func (o OneOrMany[T]) appendJSON(dst []byte) ([]byte, error) {
 func appendItem[T any](dst []byte, v *T) ([]byte, error) {
 	switch x := any(v).(type) {
 	case *string:
-		return appendString(dst, *x), nil
+		return AppendString(dst, *x), nil
 	case appender:
 		return x.appendJSON(dst)
 	case *json.RawMessage:
@@ -451,7 +451,7 @@ func (r IRIOr[T]) appendJSON(dst []byte) ([]byte, error) {
 	if r.Value != nil {
 		return appendItem(dst, r.Value)
 	}
-	return appendString(dst, r.IRI), nil
+	return AppendString(dst, r.IRI), nil
 }
 
 // UnmarshalJSON reads an IRI string or an object.
@@ -492,7 +492,7 @@ func (c ContextEntry) appendJSON(dst []byte) ([]byte, error) {
 	if len(c.Inline) > 0 {
 		return append(dst, bytes.TrimSpace(c.Inline)...), nil
 	}
-	return appendString(dst, c.IRI), nil
+	return AppendString(dst, c.IRI), nil
 }
 
 // UnmarshalJSON reads an IRI or keeps an inline context verbatim.
@@ -541,9 +541,12 @@ func decodeString(raw []byte) (string, bool) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
-// encoding/json does, so a second round trip is a fixed point.
-func appendString(dst []byte, s string) []byte {
+// AppendString appends s as a JSON string, byte for byte as encoding/json
+// writes it without HTML escaping (SetEscapeHTML(false)): quotes,
+// backslashes and control characters escaped, invalid UTF-8 as U+FFFD (so a
+// second round trip is a fixed point), U+2028 and U+2029 escaped. The
+// issuing path's direct encoder uses it too.
+func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -557,6 +560,10 @@ func appendString(dst []byte, s string) []byte {
 			switch c {
 			case '"', '\\':
 				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			case '\n':
 				dst = append(dst, '\\', 'n')
 			case '\r':

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -24,26 +22,7 @@ func sharedDir(t *testing.T) string {
 
 func statusInfoSchema(t *testing.T) (*jsonschema.Schema, map[string]any) {
 	t.Helper()
-	path := filepath.Join(sharedDir(t), "schemas", "clr_v2p0", "clr_v2p0_imsx_statusinfo_schema.json")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	id := doc.(map[string]any)["$id"].(string)
-	if err := c.AddResource(id, doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, doc.(map[string]any)
+	return sharedclr.Schema(t, "schemas/clr_v2p0/clr_v2p0_imsx_statusinfo_schema.json")
 }
 
 // allCodes are every constant of the package.

@@ -35,6 +35,42 @@ type harness struct {
 	st   store.Store
 }
 
+// devLoginToken signs user in through the development login (code + PKCE)
+// and exchanges the code.
+func (h *harness) devLoginToken(t *testing.T, cfg *oauth2.Config, user string) *oauth2.Token {
+	t.Helper()
+	ctx := context.Background()
+	v := oauth2.GenerateVerifier()
+	back, err := oauthtest.DevLogin(ctx, oauthtest.Browser(), cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v)), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cfg.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// revoke posts token to the RFC 7009 endpoint as the client (hint may be
+// empty) and returns the status code.
+func (h *harness) revoke(t *testing.T, clientID, clientSecret, token, hint string) int {
+	t.Helper()
+	form := url.Values{"token": {token}}
+	if hint != "" {
+		form.Set("token_type_hint", hint)
+	}
+	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+oauth.PathRevoke, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // newHarness runs the authorization server on loopback over a real SQLite
 // store, with a protected /whoami resource that echoes the principal.
 func newHarness(t *testing.T, mutate func(*oauth.Options)) *harness {
@@ -370,35 +406,11 @@ func TestCodeReplayRevokesTokens(t *testing.T) {
 
 func TestRevocation(t *testing.T) {
 	h := newHarness(t, nil)
-	ctx := context.Background()
 	id, secret := h.register(t)
 	cfg := h.config(id, secret)
-	login := func() *oauth2.Token {
-		v := oauth2.GenerateVerifier()
-		back, err := oauthtest.DevLogin(ctx, oauthtest.Browser(), cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v)), "alan")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := cfg.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(v))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
+	login := func() *oauth2.Token { return h.devLoginToken(t, cfg, "alan") }
 	revoke := func(clientID, clientSecret, token, hint string) int {
-		form := url.Values{"token": {token}}
-		if hint != "" {
-			form.Set("token_type_hint", hint)
-		}
-		req, _ := http.NewRequest(http.MethodPost, h.srv.URL+oauth.PathRevoke, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return h.revoke(t, clientID, clientSecret, token, hint)
 	}
 	// Access token revocation.
 	tok := login()

@@ -3,8 +3,6 @@ package oauth_test
 import (
 	"context"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/learnerrecords/clr-operator/internal/oauth"
-	"github.com/learnerrecords/clr-operator/internal/oauth/oauthtest"
 )
 
 // TestTokenCache checks the bearer token cache's contract: a revocation
@@ -30,29 +27,8 @@ func TestTokenCache(t *testing.T) {
 		})
 		id, secret := h.register(t)
 		cfg := h.config(id, secret)
-		login := func() *oauth2.Token {
-			v := oauth2.GenerateVerifier()
-			back, err := oauthtest.DevLogin(ctx, oauthtest.Browser(), cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(v)), "ada")
-			if err != nil {
-				t.Fatal(err)
-			}
-			tok, err := cfg.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(v))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		}
-		revoke := func(token string) int {
-			req, _ := http.NewRequest(http.MethodPost, h.srv.URL+oauth.PathRevoke, strings.NewReader(url.Values{"token": {token}}.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			return resp.StatusCode
-		}
+		login := func() *oauth2.Token { return h.devLoginToken(t, cfg, "ada") }
+		revoke := func(token string) int { return h.revoke(t, id, secret, token, "") }
 		return h, login, revoke
 	}
 	// whoami authenticates twice, so that the second call is served from

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/learnerrecords/clr-operator/internal/repo"
 )
 
@@ -32,4 +34,34 @@ func Dir(tb testing.TB) string {
 func ContextsDir(tb testing.TB) string {
 	tb.Helper()
 	return filepath.Join(Dir(tb), "contexts")
+}
+
+// Schema compiles the official JSON Schema at rel (e.g.
+// "schemas/ob_v3p0/ob_v3p0_profile_schema.json") and returns it with the
+// schema document itself.
+func Schema(tb testing.TB, rel string) (*jsonschema.Schema, map[string]any) {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(Dir(tb), rel))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		tb.Fatalf("sharedclr: %s: %v", rel, err)
+	}
+	m, ok := doc.(map[string]any)
+	id, _ := m["$id"].(string)
+	if !ok || id == "" {
+		tb.Fatalf("sharedclr: %s has no $id", rel)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(id, doc); err != nil {
+		tb.Fatal(err)
+	}
+	s, err := c.Compile(id)
+	if err != nil {
+		tb.Fatalf("sharedclr: compile %s: %v", rel, err)
+	}
+	return s, m
 }

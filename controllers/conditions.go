@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -69,24 +70,42 @@ func summarize(obj clrv1.ObjectWithConditions, generation int64, o outcome) {
 	}
 }
 
-// readyTransition reports whether the Ready condition changed status or
-// reason between two condition lists: events are emitted only then. An
-// object's first Ready condition is news only when it is Ready, stalled or
-// failed: "still progressing" right after creation is not (a thousand new
-// tenants would otherwise post a thousand Warnings each for their Issuers
-// and providers, which the apiserver stores and the operator caches).
-func readyTransition(before, after []metav1.Condition) (changed bool, now *metav1.Condition) {
+// readyTransition decides whether a change of the Ready condition between
+// two condition lists is news worth an event, and of which type. Events
+// are emitted only when Ready changes status or reason, and not for moves
+// between progressing states (Ready False while Reconciling): a new
+// tenant passing IssuerNotReady then DeploymentNotAvailable on its way to
+// Ready is working as intended, and a thousand new tenants would otherwise
+// post thousands of Warnings that the apiserver stores and the operator
+// caches. A Warning is for a stall, a failure, or losing Ready; getting to
+// Ready, recovering from a stall and pausing are Normal.
+func readyTransition(before, after []metav1.Condition) (changed bool, eventType string, now *metav1.Condition) {
 	b := meta.FindStatusCondition(before, clrv1.ConditionReady)
 	a := meta.FindStatusCondition(after, clrv1.ConditionReady)
 	if a == nil {
-		return false, nil
+		return false, "", nil
 	}
-	if b == nil && a.Status != metav1.ConditionTrue && a.Reason != clrv1.ReasonReconcileFailed &&
-		meta.IsStatusConditionTrue(after, clrv1.ConditionReconciling) {
-		return false, a
+	if b != nil && b.Status == a.Status && b.Reason == a.Reason {
+		return false, "", a
 	}
-	if b == nil || b.Status != a.Status || b.Reason != a.Reason {
-		return true, a
+	nowProgressing := progressing(a, after)
+	if nowProgressing && (b == nil || (b.Status != metav1.ConditionTrue && progressing(b, before))) {
+		return false, "", a
 	}
-	return false, a
+	switch {
+	case a.Status == metav1.ConditionTrue, a.Reason == clrv1.ReasonPaused:
+		return true, corev1.EventTypeNormal, a
+	case nowProgressing && b != nil && b.Status != metav1.ConditionTrue:
+		// Back on track after a stall or a failure.
+		return true, corev1.EventTypeNormal, a
+	default:
+		return true, corev1.EventTypeWarning, a
+	}
+}
+
+// progressing: Ready is False (not for a failure) and Reconciling is True
+// in the same condition list.
+func progressing(ready *metav1.Condition, conditions []metav1.Condition) bool {
+	return ready.Status != metav1.ConditionTrue && ready.Reason != clrv1.ReasonReconcileFailed &&
+		meta.IsStatusConditionTrue(conditions, clrv1.ConditionReconciling)
 }

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -67,11 +66,7 @@ func (r *FrameworkReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		}
 	}
 	if r.Recorder != nil {
-		if changed, ready := readyTransition(before.Status.Conditions, fw.Status.Conditions); changed {
-			typ := corev1.EventTypeNormal
-			if ready.Status != metav1.ConditionTrue {
-				typ = corev1.EventTypeWarning
-			}
+		if changed, typ, ready := readyTransition(before.Status.Conditions, fw.Status.Conditions); changed {
 			r.Recorder.Eventf(fw, nil, typ, ready.Reason, "Reconcile", "%s", ready.Message)
 		}
 	}

@@ -142,11 +142,7 @@ func (r *IssuerReconciler) emitTransitionEvents(before, after *clrv1.Issuer) {
 	if r.Recorder == nil {
 		return
 	}
-	if changed, ready := readyTransition(before.Status.Conditions, after.Status.Conditions); changed {
-		typ := corev1.EventTypeNormal
-		if ready.Status != metav1.ConditionTrue {
-			typ = corev1.EventTypeWarning
-		}
+	if changed, typ, ready := readyTransition(before.Status.Conditions, after.Status.Conditions); changed {
 		r.Recorder.Eventf(after, nil, typ, ready.Reason, "Reconcile", "%s", ready.Message)
 	}
 	b, a := before.Status.CurrentKey, after.Status.CurrentKey

@@ -318,11 +318,7 @@ func (r *CLRProviderReconciler) emitTransitionEvent(before, after *clrv1.CLRProv
 	if r.Recorder == nil {
 		return
 	}
-	if changed, ready := readyTransition(before.Status.Conditions, after.Status.Conditions); changed {
-		typ := corev1.EventTypeNormal
-		if ready.Status != metav1.ConditionTrue && ready.Reason != clrv1.ReasonPaused {
-			typ = corev1.EventTypeWarning
-		}
+	if changed, typ, ready := readyTransition(before.Status.Conditions, after.Status.Conditions); changed {
 		r.Recorder.Eventf(after, nil, typ, ready.Reason, "Reconcile", "%s", ready.Message)
 	}
 }

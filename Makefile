@@ -71,6 +71,10 @@ SCALE_PROVIDERS ?= 1000
 bench-scale: ## Scale benchmark of the operator (SCALE_PROVIDERS tenants; results in docs/benchmarks.md).
 	eval "$$(hack/test-env.sh)"; go run ./test/scale -providers $(SCALE_PROVIDERS)
 
+.PHONY: bench-scale-operator
+bench-scale-operator: ## The operator's own part: providers created once every Issuer has its key.
+	eval "$$(hack/test-env.sh)"; go run ./test/scale -providers $(SCALE_PROVIDERS) -issuers-first
+
 ##@ Build
 
 .PHONY: build

@@ -157,6 +157,8 @@ type results struct {
 	restart       time.Duration
 	restartWrites int
 	restartReqs   float64
+	// restartPeakRSSKiB: the restarted operator lists every object at once.
+	restartPeakRSSKiB int64
 }
 
 func run(o options) (results, error) {
@@ -444,6 +446,9 @@ func run(o options) (results, error) {
 			return res, err
 		}
 		res.restartReqs = reqs / float64(n)
+		if res.restartPeakRSSKiB, err = procStatusKiB(op.Process.Pid, "VmHWM:"); err != nil {
+			return res, err
+		}
 		fmt.Fprintf(os.Stderr, "restarted operator re-checked %d tenants in %s with %d writes\n", n, res.restart.Round(time.Millisecond), w.total)
 	}
 	return res, nil
@@ -1079,7 +1084,7 @@ func report(all []results, o options) {
 		}
 		fmt.Println(line + " " + goal + " |")
 	}
-	mib := func(kib int64) string { return fmt.Sprintf("%.0f MiB", float64(kib)/1024) }
+	mib := func(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
 	row(fmt.Sprintf("time to converge, %d providers: %s", o.n, mode), "< 60s", func(r results) string { return r.converge.Round(100 * time.Millisecond).String() })
 	if !o.issuersFirst {
 		row("of which: until every Issuer has its key", "", func(r results) string { return r.keysIssued.Round(100 * time.Millisecond).String() })
@@ -1102,6 +1107,7 @@ func report(all []results, o options) {
 		row("operator restart: time to re-check every tenant", "", func(r results) string { return r.restart.Round(100 * time.Millisecond).String() })
 		row("operator restart: writes meanwhile", "0", func(r results) string { return strconv.Itoa(r.restartWrites) })
 		row("operator restart: requests per tenant", "", func(r results) string { return fmt.Sprintf("%.1f", r.restartReqs) })
+		row("operator restart: peak RSS of the new process", "", func(r results) string { return mib(r.restartPeakRSSKiB) })
 	}
 
 	for _, r := range all {

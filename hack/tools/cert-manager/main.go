@@ -9,12 +9,13 @@
 // There is no webhook (the tests create valid objects), no cainjector, no
 // ACME and no leader election: one process per test control plane.
 //
-// Throughput settings (measured with test/scale, docs/benchmarks.md): every
-// controller shares one client, whose token bucket (--kube-api-qps,
-// --kube-api-burst) caps the whole program's requests; --workers is per
-// controller. Issuing one key takes about 24 requests, so upstream's
-// defaults (20 QPS, burst 50, 5 workers) would cap a thousand new keys at
-// one every 1.2 s; ours let the apiserver be the limit.
+// Throughput settings (measured with test/scale, docs/benchmarks.md):
+// --workers is per controller (upstream's default is 5). --kube-api-qps and
+// --kube-api-burst are a token bucket shared by every controller, but only
+// against an apiserver without API Priority and Fairness: cert-manager
+// (pkg/controller.NewContextFactory) asks the apiserver first and, when APF
+// answers, as it does on every apiserver since 1.20 and on the test one,
+// turns client-side limiting off and lets APF protect the apiserver.
 package main
 
 import (
@@ -76,8 +77,8 @@ func main() {
 	namespace := flag.String("namespace", "", "only watch this namespace (all namespaces when empty)")
 	var o options
 	flag.IntVar(&o.workers, "workers", 10, "concurrent workers per controller (upstream's --concurrent-workers)")
-	flag.Float64Var(&o.qps, "kube-api-qps", 300, "requests per second to the apiserver, shared by all controllers")
-	flag.IntVar(&o.burst, "kube-api-burst", 600, "request burst to the apiserver, shared by all controllers")
+	flag.Float64Var(&o.qps, "kube-api-qps", 300, "requests per second to the apiserver, shared by all controllers (ignored when the apiserver has API Priority and Fairness)")
+	flag.IntVar(&o.burst, "kube-api-burst", 600, "request burst to the apiserver, shared by all controllers (ignored when the apiserver has API Priority and Fairness)")
 	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "", "serve Go's /debug/pprof/ on this address (off when empty)")
 	minBackoff := flag.Duration("certificate-request-minimum-backoff", 5*time.Second,
 		"first retry delay after a failed CertificateRequest (upstream: 1h; short for tests)")

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
+	"github.com/learnerrecords/clr-operator/internal/memlimit"
 	"github.com/learnerrecords/clr-operator/internal/serverconfig"
 )
 
@@ -176,10 +177,15 @@ func buildDeployment(p *clrv1.CLRProvider, issuers []resolvedIssuer, inputsHash 
 			PeriodSeconds: period, TimeoutSeconds: 2, FailureThreshold: 3,
 		}
 	}
+	const containerName = "clr-server"
 	container := corev1.Container{
-		Name:  "clr-server",
+		Name:  containerName,
 		Image: image,
 		Args:  []string{"serve", "--config=" + configDir + "/" + configFileKey},
+		// clr-server fits its Go soft memory limit and its page cache to
+		// the container's memory limit, whatever spec.resources says.
+		Env: []corev1.EnvVar{{Name: memlimit.EnvContainerLimit, ValueFrom: &corev1.EnvVarSource{
+			ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: containerName, Resource: "limits.memory"}}}},
 		Ports: []corev1.ContainerPort{
 			{Name: "http", ContainerPort: httpPort, Protocol: corev1.ProtocolTCP},
 			{Name: "metrics", ContainerPort: metricsPort, Protocol: corev1.ProtocolTCP},

@@ -11,8 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 
+	"github.com/learnerrecords/clr-operator/internal/memlimit"
 	"github.com/learnerrecords/clr-operator/internal/server"
 	"github.com/learnerrecords/clr-operator/internal/serverconfig"
 )
@@ -38,6 +40,8 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs.String("contexts", "", "pinned JSON-LD contexts directory (default ./contexts or next to the binary); env "+serverconfig.EnvContexts)
 	fs.String("public-url", "", "external base URL (default http://LISTEN with --dev); env "+serverconfig.EnvPublicURL)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	memoryLimitRatio := fs.Float64("memory-limit-ratio", memlimit.DefaultRatio,
+		"Go soft memory limit as a share of $"+memlimit.EnvContainerLimit+" (the container's memory limit in bytes, from the downward API), unless GOMEMLIMIT is set; 0 disables")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -55,6 +59,17 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "clr-server serve: %v\n", err)
 		return 1
+	}
+	logger := server.NewLogger(stderr, level)
+	// Before anything big is allocated: without a soft limit the heap may
+	// grow to twice its live size and the pod be OOM-killed.
+	switch res, err := memlimit.Set(*memoryLimitRatio); {
+	case err != nil:
+		return fail(fmt.Errorf("Go soft memory limit: %w", err))
+	case res.Soft > 0:
+		logger.Info("Go soft memory limit set", "bytes", res.Soft, "containerLimitBytes", res.Container, "ratio", *memoryLimitRatio)
+	case os.Getenv("GOMEMLIMIT") != "":
+		logger.Info("Go soft memory limit from GOMEMLIMIT", "bytes", debug.SetMemoryLimit(-1))
 	}
 
 	// Precedence: file < environment < flags.
@@ -154,7 +169,7 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, stop := serveContext()
 	defer stop()
-	srv, err := server.New(ctx, server.Options{Config: cfg, Secrets: secrets, Logger: server.NewLogger(stderr, level)})
+	srv, err := server.New(ctx, server.Options{Config: cfg, Secrets: secrets, Logger: logger})
 	if err != nil {
 		apiLn.Close()
 		if metricsLn != nil {

@@ -40,6 +40,8 @@ func TestServeDev(t *testing.T) {
 	cmd := exec.Command(binary, "serve", "--dev", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
 		"--contexts", sharedContextsDir(t))
 	cmd.Dir = work
+	// A 128Mi container, as the operator's downward API describes it.
+	cmd.Env = append(os.Environ(), "CLR_MEMORY_LIMIT=134217728", "GOMEMLIMIT=")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +142,31 @@ func TestServeDev(t *testing.T) {
 	}
 	if strings.Contains(logs, "PRIVATE KEY") {
 		t.Fatal("key material in the logs")
+	}
+	// 90% of the container limit, rounded down; logged once.
+	if n := strings.Count(logs, `"msg":"Go soft memory limit set","bytes":120795955,"containerLimitBytes":134217728`); n != 1 {
+		t.Fatalf("soft memory limit logged %d times, want once:\n%s", n, logs)
+	}
+}
+
+// TestServeMemoryLimitErrors: a container limit that is not a byte count,
+// or a ratio above 1, stops serve before it starts.
+func TestServeMemoryLimitErrors(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	for _, c := range []struct {
+		env   string
+		args  []string
+		wants string
+	}{
+		{"128Mi", nil, `CLR_MEMORY_LIMIT="128Mi": want the memory limit in bytes`},
+		{"134217728", []string{"--memory-limit-ratio", "1.5"}, "memory limit ratio 1.5"},
+	} {
+		t.Setenv("CLR_MEMORY_LIMIT", c.env)
+		args := append([]string{"serve", "--dev", "--contexts", sharedContextsDir(t)}, c.args...)
+		code, _, stderr := inProcess(nil, args...)
+		if code != 1 || !strings.Contains(stderr, c.wants) {
+			t.Errorf("CLR_MEMORY_LIMIT=%s %v: exit %d, stderr:\n%s\nwant it to contain %q", c.env, c.args, code, stderr, c.wants)
+		}
 	}
 }
 

@@ -8,8 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime/debug"
-	"strconv"
 	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/learnerrecords/clr-operator/controllers"
 	"github.com/learnerrecords/clr-operator/internal/buildinfo"
+	"github.com/learnerrecords/clr-operator/internal/memlimit"
 )
 
 // defaultServerImage is the clr-server image of this operator release: the
@@ -52,7 +51,7 @@ func main() {
 	flag.StringVar(&image, "clr-server-image", defaultServerImage, "clr-server image for CLRProviders without spec.image")
 	flag.StringVar(&ingressNS, "network-policy-ingress-namespaces", "ingress-nginx", "comma-separated namespaces whose pods may reach clr-server's API port")
 	flag.StringVar(&monitoringNS, "network-policy-monitoring-namespaces", "monitoring", "comma-separated namespaces whose pods may scrape clr-server's metrics port")
-	memoryLimitRatio := flag.Float64("memory-limit-ratio", 0.9,
+	memoryLimitRatio := flag.Float64("memory-limit-ratio", memlimit.DefaultRatio,
 		"Go soft memory limit as a share of $"+envMemoryLimit+" (the container's memory limit, from the downward API), unless GOMEMLIMIT is set; 0 disables")
 	showVersion := flag.Bool("version", false, "print the build's version and exit")
 	zopts := zap.Options{}
@@ -149,27 +148,18 @@ func splitList(s string) []string {
 
 // envMemoryLimit names the container's memory limit in bytes; the Helm
 // chart sets it from the downward API (resources.limits.memory).
-const envMemoryLimit = "CLR_MEMORY_LIMIT"
+const envMemoryLimit = memlimit.EnvContainerLimit
 
-// setMemoryLimit makes the garbage collector work harder as the heap nears
-// the container's limit instead of letting the pod be OOM-killed: with the
-// default GOGC the heap may grow to twice the live data between
-// collections, and a thousand tenants converging produce a lot of short
-// lived garbage. An explicit GOMEMLIMIT wins.
+// setMemoryLimit sets the Go soft memory limit to a share of the
+// container's (see memlimit.Set): a thousand tenants converging produce a
+// lot of short lived garbage. An explicit GOMEMLIMIT wins.
 func setMemoryLimit(ratio float64) error {
-	raw := os.Getenv(envMemoryLimit)
-	if raw == "" || ratio <= 0 || os.Getenv("GOMEMLIMIT") != "" {
-		return nil
+	res, err := memlimit.Set(ratio)
+	if err != nil {
+		return fmt.Errorf("Go soft memory limit: %w", err)
 	}
-	limit, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || limit <= 0 {
-		return fmt.Errorf("%s=%q: want the memory limit in bytes", envMemoryLimit, raw)
+	if res.Soft > 0 {
+		ctrl.Log.WithName("setup").Info("Go soft memory limit set", "bytes", res.Soft, "containerLimitBytes", res.Container)
 	}
-	if ratio > 1 {
-		return fmt.Errorf("--memory-limit-ratio=%g: want a share of the limit, at most 1", ratio)
-	}
-	soft := int64(float64(limit) * ratio)
-	debug.SetMemoryLimit(soft)
-	ctrl.Log.WithName("setup").Info("Go soft memory limit set", "bytes", soft, "containerLimitBytes", limit)
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/learnerrecords/clr-operator/internal/buildinfo"
+	"github.com/learnerrecords/clr-operator/internal/memlimit"
 	"github.com/learnerrecords/clr-operator/internal/server/app"
 	"github.com/learnerrecords/clr-operator/internal/serverconfig"
 	"github.com/learnerrecords/clr-operator/internal/signing"
@@ -96,6 +97,10 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 	if err := checkSecretFiles(cfg, opts.Secrets); err != nil {
 		return nil, err
 	}
+	memLimit, err := memlimit.Container(opts.Getenv)
+	if err != nil {
+		return nil, err
+	}
 
 	frameworks := map[string]*serverconfig.Framework{}
 	for i, ref := range cfg.Frameworks {
@@ -146,6 +151,7 @@ func New(ctx context.Context, opts Options) (_ *Server, err error) {
 		PublicURL:   cfg.Server.PublicURL,
 		BasePath:    basePath,
 		ContextsDir: cfg.ContextsDir,
+		MemoryLimit: memLimit,
 		BodyLimits:  map[string]int64{},
 	}
 

@@ -470,3 +470,42 @@ func TestKeyRenewalWhileServing(t *testing.T) {
 		t.Fatal("key material logged")
 	}
 }
+
+// TestContainerMemoryLimit: the container's memory limit reaches the
+// dependencies and sizes the page cache (a quarter of 128Mi), which is
+// logged once; a limit that is not a byte count stops the server, naming
+// the variable.
+func TestContainerMemoryLimit(t *testing.T) {
+	cfg, secrets, err := server.DevSetup(t.TempDir(), "127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ContextsDir = sharedContexts(t)
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"CLR_MEMORY_LIMIT": "134217728"}
+	logs := &syncBuffer{}
+	srv, err := server.New(context.Background(), server.Options{
+		Config: cfg, Secrets: secrets, Logger: server.NewLogger(logs, 0), Getenv: func(k string) string { return env[k] },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if got := srv.Deps().MemoryLimit; got != 128<<20 {
+		t.Errorf("MemoryLimit %d, want %d", got, 128<<20)
+	}
+	if n := strings.Count(logs.String(), `"msg":"GET credentials page cache (used with SQLite only)","bytes":33554432,"automatic":true`); n != 1 {
+		t.Errorf("page cache size logged %d times, want once with 32Mi:\n%s", n, logs.String())
+	}
+
+	env["CLR_MEMORY_LIMIT"] = "128Mi"
+	_, err = server.New(context.Background(), server.Options{
+		Config: cfg, Secrets: secrets, Logger: server.NewLogger(io.Discard, 0), Getenv: func(k string) string { return env[k] },
+	})
+	if err == nil || !strings.Contains(err.Error(), "CLR_MEMORY_LIMIT") {
+		t.Fatalf("CLR_MEMORY_LIMIT=128Mi: error %v, want one naming the variable", err)
+	}
+}

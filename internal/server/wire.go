@@ -50,13 +50,10 @@ func mountAll(d *app.Deps, mux *http.ServeMux) error {
 			title = name + " — Comprehensive Learner Records"
 		}
 	}
-	api, err := clrapi.New(clrapi.Options{
-		PublicURL:    d.PublicURL,
-		Title:        title,
-		MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		Logger:       d.Logger,
-		Now:          d.Now,
-	}, d.Store, oa, clrapi.CoreVerifier(site.Verifier()))
+	apiOpts := apiOptions(d, title)
+	d.Logger.Info("GET credentials page cache (used with SQLite only)", "bytes", max(apiOpts.PageCacheBytes, 0),
+		"automatic", cfg.Server.PageCacheBytes == nil, "containerLimitBytes", d.MemoryLimit)
+	api, err := clrapi.New(apiOpts, d.Store, oa, clrapi.CoreVerifier(site.Verifier()))
 	if err != nil {
 		return err
 	}
@@ -81,6 +78,34 @@ func mountAll(d *app.Deps, mux *http.ServeMux) error {
 
 // bulkMaxBody bounds one bulk issuance request.
 const bulkMaxBody = 2 << 30
+
+func apiOptions(d *app.Deps, title string) clrapi.Options {
+	return clrapi.Options{
+		PublicURL:      d.PublicURL,
+		Title:          title,
+		MaxBodyBytes:   d.Config.Server.MaxBodyBytes,
+		PageCacheBytes: pageCacheBytes(d.Config.Server.PageCacheBytes, d.MemoryLimit),
+		Logger:         d.Logger,
+		Now:            d.Now,
+	}
+}
+
+// pageCacheBytes is the clrapi page cache budget (whose 0 means its
+// default and a negative value no cache): server.pageCacheBytes when set
+// (0: no cache), else a quarter of the container's memory limit up to
+// clrapi.DefaultPageCacheBytes, so that a small pod is not half cache, or
+// that default when the limit is unknown.
+func pageCacheBytes(configured *int64, containerLimit int64) int64 {
+	switch {
+	case configured != nil && *configured == 0:
+		return -1
+	case configured != nil:
+		return *configured
+	case containerLimit > 0:
+		return max(1, min(containerLimit/4, clrapi.DefaultPageCacheBytes))
+	}
+	return clrapi.DefaultPageCacheBytes
+}
 
 func oauthOptions(d *app.Deps) oauth.Options {
 	cfg := d.Config

@@ -82,6 +82,13 @@ type Server struct {
 	MaxBodyBytes int64    `json:"maxBodyBytes,omitempty"`
 	// RateLimit is requests per second per OAuth client (0 = default).
 	RateLimit float64 `json:"rateLimit,omitempty"`
+	// PageCacheBytes bounds the memory of the GET credentials page cache,
+	// in bytes ("0" turns it off; at most MaxPageCacheBytes). Unset means
+	// automatic: a quarter of the container's memory limit
+	// ($CLR_MEMORY_LIMIT) up to 64 MiB, or 64 MiB without a known limit,
+	// so that a small pod is not half cache. Only SQLite stores use the
+	// cache (see internal/clrapi).
+	PageCacheBytes *int64 `json:"pageCacheBytes,omitempty"`
 }
 
 // StorageDriver names a store implementation.

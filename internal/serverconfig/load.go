@@ -35,6 +35,9 @@ const (
 	// replica may take effect.
 	MaxTokenCacheTTL     = time.Minute
 	DefaultUsernameClaim = "sub"
+	// MaxPageCacheBytes bounds server.pageCacheBytes: more is far beyond
+	// what a clr-server pod has, most likely a unit mistake.
+	MaxPageCacheBytes = 4 << 30
 )
 
 // Algorithms a signing key may have (Signing.Algorithm).
@@ -75,7 +78,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // (a misspelt field would otherwise be silently ignored). It applies no
 // defaults and does not validate.
 func Parse(data []byte) (*Config, error) {
-	if err := checkDurationFields(data); err != nil {
+	if err := errors.Join(checkDurationFields(data), checkByteFields(data)); err != nil {
 		return nil, fmt.Errorf("parse configuration: %w", err)
 	}
 	var c Config
@@ -109,6 +112,31 @@ func checkDurationFields(data []byte) error {
 		var d Duration
 		if err := d.UnmarshalJSON(b); err != nil {
 			errs = append(errs, fmt.Errorf("%s.%s: %w", f[0], f[1], err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// byteFields are integer byte counts by path whose wrong type deserves a
+// clearer error than encoding/json's (a quantity such as "32Mi" is a
+// likely mistake).
+var byteFields = [][2]string{{"server", "pageCacheBytes"}}
+
+func checkByteFields(data []byte) error {
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil // the strict decode reports it
+	}
+	var errs []error
+	for _, f := range byteFields {
+		sec, _ := doc[f[0]].(map[string]any)
+		v, ok := sec[f[1]]
+		if !ok || v == nil {
+			continue
+		}
+		if n, isNum := v.(float64); !isNum || n != float64(int64(n)) {
+			b, _ := json.Marshal(v)
+			errs = append(errs, fmt.Errorf("%s.%s: want a whole number of bytes (e.g. 33554432 for 32 MiB), got %s", f[0], f[1], b))
 		}
 	}
 	return errors.Join(errs...)
@@ -288,6 +316,9 @@ func (c *Config) Validate() error {
 	}
 	if s.MaxBodyBytes < 0 {
 		bad("server.maxBodyBytes", "must not be negative")
+	}
+	if n := s.PageCacheBytes; n != nil && (*n < 0 || *n > MaxPageCacheBytes) {
+		bad("server.pageCacheBytes", "%d is not between 0 (no cache) and %d (4 GiB); leave it unset to size the cache from the container's memory limit", *n, int64(MaxPageCacheBytes))
 	}
 
 	switch c.Storage.Driver {

@@ -108,6 +108,8 @@ func TestParseErrors(t *testing.T) {
 		"bad token cache TTL": {"oauth:\n  tokenCacheTTL: 3 seconds\n", `oauth.tokenCacheTTL: invalid duration "3 seconds"`},
 		"not YAML":            {"server: [", "parse configuration"},
 		"wrong type":          {"server:\n  maxBodyBytes: lots\n", "maxBodyBytes"},
+		"page cache quantity": {"server:\n  pageCacheBytes: 32Mi\n", `server.pageCacheBytes: want a whole number of bytes (e.g. 33554432 for 32 MiB), got "32Mi"`},
+		"page cache fraction": {"server:\n  pageCacheBytes: 1.5\n", "server.pageCacheBytes: want a whole number of bytes"},
 	}
 	for name, tc := range cases {
 		_, err := Parse([]byte(tc.doc))
@@ -161,6 +163,8 @@ func TestValidationNamesFields(t *testing.T) {
 		{"code ttl", func(c *Config) { c.OAuth.AuthorizationCodeTTL.Duration = time.Hour }, "oauth.authorizationCodeTTL:"},
 		{"token cache ttl too long", func(c *Config) { c.OAuth.TokenCacheTTL = &Duration{2 * time.Minute} }, "oauth.tokenCacheTTL: 2m0s is not between 0s (no cache) and 1m0s"},
 		{"token cache ttl negative", func(c *Config) { c.OAuth.TokenCacheTTL = &Duration{-time.Second} }, "oauth.tokenCacheTTL: -1s is not between"},
+		{"page cache negative", func(c *Config) { c.Server.PageCacheBytes = ptr(int64(-1)) }, "server.pageCacheBytes: -1 is not between 0 (no cache) and 4294967296"},
+		{"page cache absurd", func(c *Config) { c.Server.PageCacheBytes = ptr(int64(MaxPageCacheBytes + 1)) }, "server.pageCacheBytes: 4294967297 is not between"},
 		{"issuing client scopes", func(c *Config) { c.OAuth.IssuingClients[0].Scopes = nil }, "oauth.issuingClients[0].scopes:"},
 		{"secrets", func(c *Config) { c.SecretsFile = "" }, "secretsFile: required"},
 		{"status entries", func(c *Config) { c.CredentialStatus.Entries = "both" }, `credentialStatus.entries: "both" is not one of revocation, all`},
@@ -332,6 +336,43 @@ func TestTokenCacheTTL(t *testing.T) {
 }
 
 // TestExampleFile keeps the documented example loadable.
+func ptr[T any](v T) *T { return &v }
+
+// TestPageCacheBytes: unset stays unset (clr-server sizes the cache from
+// the container's memory limit), an explicit 0 (off) or size is kept.
+func TestPageCacheBytes(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want *int64
+	}{
+		{"", nil},
+		{"  pageCacheBytes: 0\n", ptr(int64(0))},
+		{"  pageCacheBytes: 33554432\n", ptr(int64(32 << 20))},
+		{"  pageCacheBytes: 4294967296\n", ptr(int64(MaxPageCacheBytes))},
+	} {
+		doc := strings.Replace(validYAML, "  readTimeout: 45s\n", "  readTimeout: 45s\n"+tc.yaml, 1)
+		c, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		c.ApplyDefaults()
+		if err := c.Validate(); err != nil {
+			t.Errorf("%q: %v", tc.yaml, err)
+		}
+		got := c.Server.PageCacheBytes
+		if (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
+			t.Errorf("%q: pageCacheBytes %v, want %v", tc.yaml, deref(got), deref(tc.want))
+		}
+	}
+}
+
+func deref(p *int64) any {
+	if p == nil {
+		return "unset"
+	}
+	return *p
+}
+
 func TestExampleFile(t *testing.T) {
 	c, err := Load(filepath.Join("testdata", "clr-server.yaml"))
 	if err != nil {

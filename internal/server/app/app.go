@@ -56,6 +56,10 @@ type Deps struct {
 	BasePath  string
 	// ContextsDir is the directory of pinned JSON-LD contexts.
 	ContextsDir string
+	// MemoryLimit is the container's memory limit in bytes
+	// ($CLR_MEMORY_LIMIT, from the downward API), 0 when unknown; caches
+	// size themselves from it.
+	MemoryLimit int64
 	// BodyLimits overrides Config.Server.MaxBodyBytes for exact routes,
 	// keyed "METHOD /path" (e.g. a streamed bulk endpoint); a handler
 	// package's mount may add to it. 0 means no limit.

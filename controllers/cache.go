@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -72,7 +73,7 @@ func CacheOptionsFor(scope WatchScope) cache.Options {
 	opts := cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}:                byLabel,
+			&corev1.Secret{}:                {Label: managed, Transform: stripPrivateKeys(cache.TransformStripManagedFields())},
 			configMaps:                      byLabel,
 			&corev1.PersistentVolumeClaim{}: byLabel,
 			&corev1.ServiceAccount{}:        byLabel,
@@ -100,4 +101,24 @@ func CacheOptionsFor(scope WatchScope) cache.Options {
 		}
 	}
 	return opts
+}
+
+// stripPrivateKeys removes the private key from signing-key Secrets before
+// they enter the cache (after next, the default transform). The operator
+// derives what it publishes from the certificate and reads a private key
+// from the apiserver only to check a new key once (IssuerReconciler): so
+// the operator's memory does not hold every institution's signing key,
+// and at a thousand tenants (RSA keys are ~3 KiB each) neither does its
+// heap.
+func stripPrivateKeys(next toolscache.TransformFunc) toolscache.TransformFunc {
+	return func(in any) (any, error) {
+		out, err := next(in)
+		if err != nil {
+			return out, err
+		}
+		if s, ok := out.(*corev1.Secret); ok && s.Labels[LabelComponent] == ComponentSigningKey {
+			delete(s.Data, corev1.TLSPrivateKeyKey)
+		}
+		return out, nil
+	}
 }

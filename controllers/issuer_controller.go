@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
+	"github.com/learnerrecords/clr-operator/internal/serverconfig"
 )
 
 // IssuerReconciler keeps an Issuer's signing key: a cert-manager
@@ -35,9 +36,12 @@ import (
 // for it), and a keyring ConfigMap publishing the current public key and the
 // retired ones still within retention.
 type IssuerReconciler struct {
-	Client   ctrl.Client
-	Scheme   *runtime.Scheme
-	Recorder events.EventRecorder
+	Client ctrl.Client
+	// APIReader reads a key Secret with its private key, once per new key:
+	// the cache strips private keys (stripPrivateKeys).
+	APIReader ctrl.Reader
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
 	// Now is the clock (time.Now when nil); keys are retired at Now.
 	Now func() time.Time
 
@@ -205,6 +209,15 @@ func (r *IssuerReconciler) reconcile(ctx context.Context, issuer *clrv1.Issuer) 
 
 	want := effectiveAlgorithm(issuer.Spec.Signing)
 	key, err := publishedKeyFromSecret(secret, want)
+	if cur := issuer.Status.CurrentKey; err == nil && (cur == nil || cur.KID != key.KID) {
+		// A key not published yet: check once that the private key is the
+		// certificate's, reading it from the apiserver (the cache holds no
+		// private keys). Published kids were checked when they were new.
+		key, err = r.checkNewKey(ctx, secret, want)
+		if _, isKeyErr := asKeyError(err); err != nil && !isKeyErr {
+			return outcome{}, 0, err // the apiserver, not the key: retry
+		}
+	}
 	if err != nil {
 		ke, _ := asKeyError(err)
 		reason := clrv1.ReasonUnsupportedKey
@@ -332,4 +345,20 @@ func (r *IssuerReconciler) ownKeySecret(ctx context.Context, issuer *clrv1.Issue
 	}
 	r.ownerApplied.Store(secret.UID, secret.ResourceVersion)
 	return nil
+}
+
+// checkNewKey reads a key Secret from the apiserver, private key included,
+// verifies the pair and derives the key to publish from what it read.
+func (r *IssuerReconciler) checkNewKey(ctx context.Context, cached *corev1.Secret, want clrv1.KeyAlgorithm) (serverconfig.PublishedKey, error) {
+	live := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, ctrl.ObjectKeyFromObject(cached), live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return serverconfig.PublishedKey{}, &keyError{clrv1.ReasonSecretMissing, fmt.Errorf("Secret %s was deleted", cached.Name)}
+		}
+		return serverconfig.PublishedKey{}, fmt.Errorf("reading Secret %s: %w", cached.Name, err)
+	}
+	if err := checkKeyPair(live); err != nil {
+		return serverconfig.PublishedKey{}, err
+	}
+	return publishedKeyFromSecret(live, want)
 }

@@ -179,41 +179,28 @@ func (e *keyError) Error() string { return e.err.Error() }
 func (e *keyError) Unwrap() error { return e.err }
 
 // publishedKeyFromSecret derives the public key, its kid and its validity
-// from a kubernetes.io/tls Secret written by cert-manager. The private key
-// never leaves this function; only public members are returned.
+// from the certificate of a kubernetes.io/tls Secret written by
+// cert-manager. It needs no private key: the operator's cache holds key
+// Secrets without one (see stripPrivateKeys); checkKeyPair verifies a new
+// key against its private half once, read from the apiserver.
 func publishedKeyFromSecret(secret *corev1.Secret, want clrv1.KeyAlgorithm) (serverconfig.PublishedKey, error) {
 	var pk serverconfig.PublishedKey
-	keyPEM, crtPEM := secret.Data[corev1.TLSPrivateKeyKey], secret.Data[corev1.TLSCertKey]
-	if len(keyPEM) == 0 || len(crtPEM) == 0 {
-		return pk, &keyError{clrv1.ReasonSecretMissing, fmt.Errorf("Secret %s has no %s or %s yet", secret.Name, corev1.TLSPrivateKeyKey, corev1.TLSCertKey)}
+	crtPEM := secret.Data[corev1.TLSCertKey]
+	if len(crtPEM) == 0 {
+		return pk, &keyError{clrv1.ReasonSecretMissing, fmt.Errorf("Secret %s has no %s yet", secret.Name, corev1.TLSCertKey)}
 	}
-	signer, err := keys.ParsePrivateKeyPEM(keyPEM)
+	cert, err := parseCertificatePEM(secret.Name, crtPEM)
 	if err != nil {
-		// The parse error names the problem (encoding, curve) without any
-		// key material.
-		return pk, &keyError{clrv1.ReasonUnsupportedKey, fmt.Errorf("Secret %s: %w", secret.Name, err)}
+		return pk, err
 	}
-	alg, err := keys.Algorithm(signer.Public())
+	alg, err := keys.Algorithm(cert.PublicKey)
 	if err != nil {
 		return pk, &keyError{clrv1.ReasonUnsupportedKey, fmt.Errorf("Secret %s: %w", secret.Name, err)}
 	}
 	if alg != string(want) {
 		return pk, &keyError{clrv1.ReasonUnsupportedKey, fmt.Errorf("Secret %s holds a %s key, spec.signing.algorithm asks for %s", secret.Name, alg, want)}
 	}
-	block, _ := pem.Decode(crtPEM)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return pk, &keyError{clrv1.ReasonUnsupportedKey, fmt.Errorf("Secret %s: %s is not a PEM certificate", secret.Name, corev1.TLSCertKey)}
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return pk, &keyError{clrv1.ReasonUnsupportedKey, fmt.Errorf("Secret %s: parsing %s: %w", secret.Name, corev1.TLSCertKey, err)}
-	}
-	if !keys.Equal(cert.PublicKey, signer.Public()) {
-		// cert-manager writes key and certificate together; a mismatch
-		// means someone edited the Secret.
-		return pk, &keyError{clrv1.ReasonUnsupportedKey, fmt.Errorf("Secret %s: the certificate does not match the private key", secret.Name)}
-	}
-	jwk, err := keys.PublicJWK(signer.Public())
+	jwk, err := keys.PublicJWK(cert.PublicKey)
 	if err != nil {
 		return pk, &keyError{clrv1.ReasonUnsupportedKey, fmt.Errorf("Secret %s: %w", secret.Name, err)}
 	}
@@ -228,6 +215,45 @@ func publishedKeyFromSecret(secret *corev1.Secret, want clrv1.KeyAlgorithm) (ser
 		NotBefore:    cert.NotBefore.UTC(),
 		NotAfter:     cert.NotAfter.UTC(),
 	}, nil
+}
+
+// checkKeyPair verifies that a key Secret's private key is the one its
+// certificate (and so the published kid) names: clr-server signs with the
+// private key, verifiers check with the published one. The private key
+// never leaves this function; errors carry no key material.
+func checkKeyPair(secret *corev1.Secret) error {
+	keyPEM, crtPEM := secret.Data[corev1.TLSPrivateKeyKey], secret.Data[corev1.TLSCertKey]
+	if len(keyPEM) == 0 || len(crtPEM) == 0 {
+		return &keyError{clrv1.ReasonSecretMissing, fmt.Errorf("Secret %s has no %s or %s yet", secret.Name, corev1.TLSPrivateKeyKey, corev1.TLSCertKey)}
+	}
+	signer, err := keys.ParsePrivateKeyPEM(keyPEM)
+	if err != nil {
+		// The parse error names the problem (encoding, curve) without any
+		// key material.
+		return &keyError{clrv1.ReasonUnsupportedKey, fmt.Errorf("Secret %s: %w", secret.Name, err)}
+	}
+	cert, err := parseCertificatePEM(secret.Name, crtPEM)
+	if err != nil {
+		return err
+	}
+	if !keys.Equal(cert.PublicKey, signer.Public()) {
+		// cert-manager writes key and certificate together; a mismatch
+		// means someone edited the Secret.
+		return &keyError{clrv1.ReasonUnsupportedKey, fmt.Errorf("Secret %s: the certificate does not match the private key", secret.Name)}
+	}
+	return nil
+}
+
+func parseCertificatePEM(secretName string, crtPEM []byte) (*x509.Certificate, error) {
+	block, _ := pem.Decode(crtPEM)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, &keyError{clrv1.ReasonUnsupportedKey, fmt.Errorf("Secret %s: %s is not a PEM certificate", secretName, corev1.TLSCertKey)}
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, &keyError{clrv1.ReasonUnsupportedKey, fmt.Errorf("Secret %s: parsing %s: %w", secretName, corev1.TLSCertKey, err)}
+	}
+	return cert, nil
 }
 
 // nextKeyring is the keyring after observing the current key: the current

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
 	"github.com/learnerrecords/clr-operator/controllers"
@@ -143,6 +145,17 @@ func TestIssuerKeyForEachAlgorithm(t *testing.T) {
 			if secret.Labels[controllers.LabelManagedBy] != controllers.ManagedByValue {
 				t.Errorf("key Secret lacks the managed-by label: %v", secret.Labels)
 			}
+			// The operator's cache holds the certificate, never the private key.
+			cached := &corev1.Secret{}
+			if err := operatorCache.Get(ctx, client.ObjectKeyFromObject(secret), cached); err != nil {
+				t.Fatalf("key Secret from the operator's cache: %v", err)
+			}
+			if _, has := cached.Data[corev1.TLSPrivateKeyKey]; has || len(cached.Data[corev1.TLSCertKey]) == 0 {
+				t.Errorf("operator's cached key Secret holds keys %v, want tls.crt without tls.key", mapKeys(cached.Data))
+			}
+			if len(secret.Data[corev1.TLSPrivateKeyKey]) == 0 {
+				t.Fatal("the key Secret in the apiserver has no tls.key")
+			}
 			kid, gotAlg := independentKID(t, secret)
 			if gotAlg != string(a.alg) {
 				t.Errorf("cert-manager issued a %s key, want %s", gotAlg, a.alg)
@@ -241,4 +254,13 @@ func TestIssuerRotationKeepsRetiredKey(t *testing.T) {
 		err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "rotating-signing-key"}, &corev1.Secret{})
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -50,7 +50,7 @@ func Setup(ctx context.Context, mgr manager.Manager, opts Options) error {
 	}
 	copts := controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)}
 	if err := (&IssuerReconciler{
-		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("clr-operator-issuer"),
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(), Recorder: mgr.GetEventRecorder("clr-operator-issuer"),
 	}).SetupWithManager(mgr, copts); err != nil {
 		return fmt.Errorf("setting up the Issuer controller: %w", err)
 	}

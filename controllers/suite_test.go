@@ -42,6 +42,8 @@ var (
 	// operatorConfig is the REST config of the operator's user (the
 	// generated ClusterRole only).
 	operatorConfig *rest.Config
+	// operatorCache reads what the in-process operator's cache holds.
+	operatorCache client.Reader
 )
 
 // scoped are the namespaces of the tests of a namespaced operator (see
@@ -127,6 +129,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "FAIL: setup:", err)
 		return 1
 	}
+	operatorCache = mgr.GetCache()
 	mgrDone := make(chan error, 1)
 	go func() { mgrDone <- mgr.Start(ctx) }()
 	code := m.Run()

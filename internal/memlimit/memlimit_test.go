@@ -107,3 +107,30 @@ func TestContainer(t *testing.T) {
 		t.Error("a quantity string is accepted; the downward API writes bytes")
 	}
 }
+
+func TestSetGCPercent(t *testing.T) {
+	orig := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(orig) })
+
+	t.Setenv("GOGC", "")
+	if got := SetGCPercent(75); got != 75 {
+		t.Errorf("SetGCPercent(75) = %d, want 75", got)
+	}
+	if now := debug.SetGCPercent(100); now != 75 {
+		t.Errorf("GOGC in effect %d, want 75", now)
+	}
+	// 0 leaves the value in effect (here 100) alone.
+	if got := SetGCPercent(0); got != 100 {
+		t.Errorf("SetGCPercent(0) = %d, want the value in effect, 100", got)
+	}
+	// An explicit GOGC wins: the runtime read it at start; here the value
+	// in effect stands for it.
+	debug.SetGCPercent(150)
+	t.Setenv("GOGC", "150")
+	if got := SetGCPercent(75); got != 150 {
+		t.Errorf("with GOGC=150: SetGCPercent(75) = %d, want 150", got)
+	}
+	if now := debug.SetGCPercent(150); now != 150 {
+		t.Errorf("with GOGC=150 the target changed to %d", now)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -366,38 +365,13 @@ type schemaSet struct {
 var (
 	schemaOnce sync.Once
 	theSchemas schemaSet
-	schemaErr  error
 )
 
 func schemas(t testing.TB) schemaSet {
 	t.Helper()
 	schemaOnce.Do(func() {
-		dir := filepath.Join(sharedDir(t), "schemas", "clr_v2p0")
-		c := jsonschema.NewCompiler()
-		ids := map[string]string{}
-		for _, f := range []string{"clr_v2p0_getclrcredentialsresponse_schema.json", "clr_v2p0_imsx_statusinfo_schema.json", "clr_v2p0_profile_schema.json"} {
-			fh, err := os.Open(filepath.Join(dir, f))
-			if err != nil {
-				schemaErr = err
-				return
-			}
-			doc, err := jsonschema.UnmarshalJSON(fh)
-			fh.Close()
-			if err != nil {
-				schemaErr = err
-				return
-			}
-			id := doc.(map[string]any)["$id"].(string)
-			ids[f] = id
-			if schemaErr = c.AddResource(id, doc); schemaErr != nil {
-				return
-			}
-		}
 		compile := func(f string) *jsonschema.Schema {
-			s, err := c.Compile(ids[f])
-			if err != nil && schemaErr == nil {
-				schemaErr = err
-			}
+			s, _ := sharedclr.Schema(t, filepath.Join("schemas", "clr_v2p0", f))
 			return s
 		}
 		theSchemas = schemaSet{
@@ -406,8 +380,8 @@ func schemas(t testing.TB) schemaSet {
 			profile:        compile("clr_v2p0_profile_schema.json"),
 		}
 	})
-	if schemaErr != nil {
-		t.Fatal(schemaErr)
+	if theSchemas.getCredentials == nil || theSchemas.statusInfo == nil || theSchemas.profile == nil {
+		t.Fatal("the official CLR 2.0 schemas did not compile (see the first test that used them)")
 	}
 	return theSchemas
 }

@@ -32,6 +32,10 @@ import (
 // idpProcess is the name of the local OpenID Connect provider's process.
 const idpProcess = "oidc-provider"
 
+// idpReloadPeriod is how often the local provider looks for a new
+// configuration file (the kubelet's registrations).
+const idpReloadPeriod = 500 * time.Millisecond
+
 // sampleLearner is the learner every realm knows by name (the login form
 // lists her) and the one `localup demo` signs in as.
 var sampleLearner = localidp.User{Username: "maya.lindqvist", Name: "Maya Lindqvist"}
@@ -66,6 +70,9 @@ type oidcRealmState struct {
 	EmailDomain   string               `json:"emailDomain"`
 	// SampleLearner is the username the login form suggests.
 	SampleLearner string `json:"sampleLearner"`
+	// Later marks a CLRProvider applied after up, which the kubelet
+	// registered because its issuerURL names a realm here.
+	Later bool `json:"later,omitempty"`
 }
 
 func (l *layout) idpCAFile() string { return l.path("oidc", "tls.crt") }
@@ -94,6 +101,26 @@ func newIdPPlan(l *layout) (*idpPlan, error) {
 // the local provider and registers its client there with the secret of
 // its client-secret Secret (which must exist).
 func (p *idpPlan) addProvider(ctx context.Context, c client.Client, o *unstructured.Unstructured, prov *clrv1.CLRProvider, objs []*unstructured.Unstructured) error {
+	secret, err := oidcClientSecret(ctx, c, prov)
+	if err != nil {
+		return err
+	}
+	// An institution's namespace is its realm: two tenants of one
+	// institution share its provider.
+	rs, err := p.register(prov, prov.Namespace, institutionName(prov, objs), secret)
+	if err != nil {
+		return err
+	}
+	if err := unstructured.SetNestedField(o.Object, rs.Issuer, "spec", "oauth", "oidc", "issuerURL"); err != nil {
+		return err
+	}
+	fmt.Printf("  %s/%s: learners sign in at the local OpenID Connect provider %s (instead of %s)\n", prov.Namespace, prov.Name, rs.Issuer, prov.Spec.OAuth.OIDC.IssuerURL)
+	return nil
+}
+
+// oidcClientSecret is the OIDC client secret of prov, from the key of the
+// Secret its spec names.
+func oidcClientSecret(ctx context.Context, c client.Client, prov *clrv1.CLRProvider) (string, error) {
 	oidc := prov.Spec.OAuth.OIDC
 	key := oidc.ClientSecretRef.Key
 	if key == "" {
@@ -101,42 +128,56 @@ func (p *idpPlan) addProvider(ctx context.Context, c client.Client, o *unstructu
 	}
 	sec := &corev1.Secret{}
 	if err := c.Get(ctx, types.NamespacedName{Namespace: prov.Namespace, Name: oidc.ClientSecretRef.Name}, sec); err != nil {
-		return fmt.Errorf("reading the OIDC client secret: %w", err)
+		return "", fmt.Errorf("reading the OIDC client secret: %w", err)
 	}
 	secret := string(sec.Data[key])
 	if secret == "" {
-		return fmt.Errorf("Secret %s/%s has no key %s", prov.Namespace, oidc.ClientSecretRef.Name, key)
+		return "", fmt.Errorf("Secret %s/%s has no key %s", prov.Namespace, oidc.ClientSecretRef.Name, key)
 	}
-	// An institution's namespace is its realm: two tenants of one
-	// institution share its provider.
-	name := prov.Namespace
+	return secret, nil
+}
+
+// register adds prov's client (its client id, secret and public callback
+// URL) to realm name, created when new with the sample learner, title and
+// the mail domain of prov's hostname, and records the tenant's sign-in.
+func (p *idpPlan) register(prov *clrv1.CLRProvider, name, title, secret string) (oidcRealmState, error) {
+	oidc := prov.Spec.OAuth.OIDC
 	realm := p.realm(name)
 	if realm == nil {
-		p.cfg.Realms = append(p.cfg.Realms, localidp.Realm{Name: name, Title: institutionName(prov, objs),
+		p.cfg.Realms = append(p.cfg.Realms, localidp.Realm{Name: name, Title: title,
 			EmailDomain: emailDomain(prov.Spec.Hostname), Users: []localidp.User{sampleLearner}})
 		realm = &p.cfg.Realms[len(p.cfg.Realms)-1]
 	}
 	redirect := strings.TrimSuffix("https://"+prov.Spec.Hostname+prov.Spec.PathPrefix, "/") + "/oauth/callback"
 	if i := slices.IndexFunc(realm.Clients, func(cl localidp.Client) bool { return cl.ID == oidc.ClientID }); i >= 0 {
 		if realm.Clients[i].Secret != secret {
-			return fmt.Errorf("client %s is registered in realm %s with another secret (another CLRProvider's Secret)", oidc.ClientID, name)
+			return oidcRealmState{}, fmt.Errorf("client %s is registered in realm %s with another secret (another CLRProvider's Secret)", oidc.ClientID, name)
 		}
-		realm.Clients[i].RedirectURIs = append(realm.Clients[i].RedirectURIs, redirect)
+		if !slices.Contains(realm.Clients[i].RedirectURIs, redirect) {
+			realm.Clients[i].RedirectURIs = append(realm.Clients[i].RedirectURIs, redirect)
+		}
 	} else {
 		realm.Clients = append(realm.Clients, localidp.Client{ID: oidc.ClientID, Secret: secret, RedirectURIs: []string{redirect}})
-	}
-	issuer := localidp.IssuerURL(p.cfg.BaseURL, name)
-	if err := unstructured.SetNestedField(o.Object, issuer, "spec", "oauth", "oidc", "issuerURL"); err != nil {
-		return err
 	}
 	claim := oidc.UsernameClaim
 	if claim == "" {
 		claim = "sub"
 	}
-	p.realms = append(p.realms, oidcRealmState{Provider: types.NamespacedName{Namespace: prov.Namespace, Name: prov.Name}, Realm: name,
-		Issuer: issuer, ClientID: oidc.ClientID, UsernameClaim: claim, EmailDomain: realm.EmailDomain, SampleLearner: sampleLearner.Username})
-	fmt.Printf("  %s/%s: learners sign in at the local OpenID Connect provider %s (instead of %s)\n", prov.Namespace, prov.Name, issuer, oidc.IssuerURL)
-	return nil
+	rs := oidcRealmState{Provider: types.NamespacedName{Namespace: prov.Namespace, Name: prov.Name}, Realm: name,
+		Issuer: localidp.IssuerURL(p.cfg.BaseURL, name), ClientID: oidc.ClientID, UsernameClaim: claim,
+		EmailDomain: realm.EmailDomain, SampleLearner: sampleLearner.Username}
+	p.realms = append(p.realms, rs)
+	return rs, nil
+}
+
+// localRealm is the realm of the local provider at baseURL that issuerURL
+// names (baseURL/realms/NAME), or "".
+func localRealm(baseURL, issuerURL string) string {
+	name, ok := strings.CutPrefix(strings.TrimSuffix(issuerURL, "/"), localidp.IssuerURL(baseURL, ""))
+	if !ok || name == "" || strings.Contains(name, "/") {
+		return ""
+	}
+	return name
 }
 
 func (p *idpPlan) realm(name string) *localidp.Realm {
@@ -186,9 +227,14 @@ func (p *idpPlan) start(ctx context.Context, l *layout) (*oidcState, error) {
 	if err != nil {
 		return nil, err
 	}
-	// It holds the tenants' client secrets.
+	// Both hold the tenants' client secrets. base.json is what up planned;
+	// the kubelet adds the CLRProviders applied later to it and rewrites
+	// config.json, which the provider reloads.
+	if err := writeFileAtomic(filepath.Join(p.dir, "base.json"), raw, 0o600); err != nil {
+		return nil, err
+	}
 	cfgFile := filepath.Join(p.dir, "config.json")
-	if err := os.WriteFile(cfgFile, raw, 0o600); err != nil {
+	if err := writeFileAtomic(cfgFile, raw, 0o600); err != nil {
 		return nil, err
 	}
 	l.step("starting the local OpenID Connect provider on %s (%d realms)", p.cfg.BaseURL, len(p.cfg.Realms))
@@ -213,6 +259,28 @@ func (p *idpPlan) start(ctx context.Context, l *layout) (*oidcState, error) {
 		return nil, err
 	}
 	return &oidcState{BaseURL: p.cfg.BaseURL, CAFile: l.idpCAFile(), Realms: p.realms}, nil
+}
+
+// writeFileAtomic replaces path with data (write then rename), so that a
+// reader never sees half a file.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // httpClientTrusting is an HTTP client trusting the system roots and the
@@ -246,13 +314,9 @@ func runIdP(args []string) error {
 	if *cfgFile == "" || *listen == "" || *certFile == "" || *keyFile == "" || *signingKey == "" {
 		return errors.New("idp: --config, --listen, --tls-cert, --tls-key and --signing-key are required")
 	}
-	raw, err := os.ReadFile(*cfgFile)
+	cfg, err := localidp.LoadConfigFile(*cfgFile)
 	if err != nil {
 		return err
-	}
-	var cfg localidp.Config
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return fmt.Errorf("%s: %w", *cfgFile, err)
 	}
 	key, err := localidp.LoadOrCreateSigningKey(*signingKey)
 	if err != nil {
@@ -278,6 +342,9 @@ func runIdP(args []string) error {
 	for _, r := range cfg.Realms {
 		log.Printf("idp: realm %s (%s) at %s", r.Name, r.Title, p.Issuer(r.Name))
 	}
+	// The kubelet rewrites the file (atomically) when a CLRProvider applied
+	// later points at a realm of this provider.
+	go p.WatchFile(ctx, *cfgFile, idpReloadPeriod, log.Printf)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	select {

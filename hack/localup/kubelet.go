@@ -97,6 +97,9 @@ func runKubelet(l *layout) error {
 	}
 }
 
+// kubeletIdP keeps the local provider's registrations across rounds.
+var kubeletIdP idpSync
+
 func syncTenants(ctx context.Context, l *layout, c client.Client) error {
 	st, err := l.loadState()
 	if err != nil {
@@ -152,6 +155,13 @@ func syncTenants(ctx context.Context, l *layout, c client.Client) error {
 	var list clrv1.CLRProviderList
 	if err := c.List(ctx, &list); err != nil {
 		return err
+	}
+	// Before a new tenant starts: its realm at the local provider, when
+	// its issuerURL names one.
+	if ch, err := kubeletIdP.sync(ctx, l, c, st, list.Items); err != nil {
+		log.Printf("kubelet: the local OpenID Connect provider: %v", err)
+	} else if ch {
+		changed = true
 	}
 	for i := range list.Items {
 		p := &list.Items[i]

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
@@ -215,5 +216,98 @@ func TestIdPPlanAddProvider(t *testing.T) {
 	o4, p4 := provider("rb-clr-4", "y.riverbend.edu", "", "missing", "clr")
 	if err := plan.addProvider(ctx, c, o4, p4, nil); err == nil {
 		t.Error("a missing client secret was not reported")
+	}
+}
+
+// A CLRProvider applied after up whose issuerURL names a realm of the
+// local provider gets that realm (titled with its Issuer's profile name,
+// with the sample learner) and its client (id, the secret of its Secret,
+// its public callback URL); up's own providers, providers elsewhere and one
+// whose Secret is missing or whose client id is taken with another secret
+// leave the configuration as it was.
+func TestPlanLater(t *testing.T) {
+	const base = "https://127.0.0.1:18443"
+	secret := func(ns, name, key, value string) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string][]byte{key: []byte(value)}}
+	}
+	issuer := &clrv1.Issuer{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "acme-u"}, Spec: clrv1.IssuerSpec{Profile: clrv1.IssuerProfile{Name: "Acme University"}}}
+	c := fake.NewClientBuilder().WithScheme(newScheme()).WithObjects(issuer, secret("acme", "acme-oidc", "secret", "s-acme"),
+		secret("rb", "rb-oidc", "client-secret", "s-rb"), secret("rb", "rb-other", "client-secret", "s-other")).Build()
+	provider := func(ns, name, issuerURL, clientID, secretName, secretKey, hostname, prefix string) clrv1.CLRProvider {
+		p := clrv1.CLRProvider{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: clrv1.CLRProviderSpec{Hostname: hostname, PathPrefix: prefix,
+			OAuth: clrv1.ProviderOAuth{OIDC: &clrv1.OIDCProvider{IssuerURL: issuerURL, ClientID: clientID,
+				ClientSecretRef: clrv1.OIDCClientSecretReference{Name: secretName, Key: secretKey}}}}}
+		if ns == "acme" {
+			p.Spec.IssuerRefs = []clrv1.LocalObjectReference{{Name: "acme-u"}}
+		}
+		return p
+	}
+	upCfg := localidp.Config{BaseURL: base, Realms: []localidp.Realm{{Name: "rb", Title: "Riverbend College", EmailDomain: "riverbend.edu",
+		Users:   []localidp.User{sampleLearner},
+		Clients: []localidp.Client{{ID: "clr", Secret: "s-rb", RedirectURIs: []string{"https://www.riverbend.edu/records/oauth/callback"}}}}}}
+	upRealms := []oidcRealmState{{Provider: types.NamespacedName{Namespace: "rb", Name: "rb-clr"}, Realm: "rb", ClientID: "clr"}}
+	provs := []clrv1.CLRProvider{
+		// up's own: already in its plan.
+		provider("rb", "rb-clr", base+"/realms/rb", "clr", "rb-oidc", "", "www.riverbend.edu", "/records"),
+		// A new institution at a realm of its own.
+		provider("acme", "acme-clr", base+"/realms/acme-realm", "acme-client", "acme-oidc", "secret", "records.acme.edu", "/clr/"),
+		// A second tenant in an existing realm, same client and secret.
+		provider("rb", "rb-alumni", base+"/realms/rb", "clr", "rb-oidc", "", "alumni.riverbend.edu", ""),
+		// Elsewhere: not the local provider's business.
+		provider("x", "x-clr", "https://login.x.edu/realms/x", "x", "x-oidc", "", "x.edu", ""),
+		// Refused: the realm's client id with another secret; no Secret.
+		provider("rb", "rb-clash", base+"/realms/rb", "clr", "rb-other", "", "clash.riverbend.edu", ""),
+		provider("acme", "acme-nosecret", base+"/realms/acme-2", "c", "missing", "", "b.acme.edu", ""),
+	}
+	cfg, later, problems := planLater(context.Background(), c, upCfg, upRealms, provs)
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the configuration: %v", err)
+	}
+	if len(cfg.Realms) != 2 {
+		t.Fatalf("realms %+v, want rb and acme-realm", cfg.Realms)
+	}
+	rb, acme := cfg.Realms[0], cfg.Realms[1]
+	if len(rb.Clients) != 1 || !slices.Equal(rb.Clients[0].RedirectURIs, []string{"https://www.riverbend.edu/records/oauth/callback", "https://alumni.riverbend.edu/oauth/callback"}) {
+		t.Errorf("realm rb %+v", rb)
+	}
+	if len(upCfg.Realms[0].Clients[0].RedirectURIs) != 1 {
+		t.Errorf("up's plan was changed: %+v", upCfg.Realms[0])
+	}
+	want := localidp.Realm{Name: "acme-realm", Title: "Acme University", EmailDomain: "acme.edu", Users: []localidp.User{sampleLearner},
+		Clients: []localidp.Client{{ID: "acme-client", Secret: "s-acme", RedirectURIs: []string{"https://records.acme.edu/clr/oauth/callback"}}}}
+	if acme.Name != want.Name || acme.Title != want.Title || acme.EmailDomain != want.EmailDomain || !slices.Equal(acme.Users, want.Users) ||
+		len(acme.Clients) != 1 || acme.Clients[0].ID != "acme-client" || acme.Clients[0].Secret != "s-acme" ||
+		!slices.Equal(acme.Clients[0].RedirectURIs, want.Clients[0].RedirectURIs) {
+		t.Errorf("realm %+v, want %+v", acme, want)
+	}
+	if len(later) != 2 || later[0].Provider.Name != "acme-clr" || later[0].Issuer != base+"/realms/acme-realm" || !later[0].Later ||
+		later[0].UsernameClaim != "sub" || later[1].Provider.Name != "rb-alumni" {
+		t.Errorf("recorded sign-ins %+v", later)
+	}
+	if len(problems) != 2 || !strings.Contains(problems[types.NamespacedName{Namespace: "rb", Name: "rb-clash"}], "another secret") ||
+		problems[types.NamespacedName{Namespace: "acme", Name: "acme-nosecret"}] == "" {
+		t.Errorf("problems %v", problems)
+	}
+
+	// The acme CLRProvider deleted: its realm goes, rb stays.
+	cfg, later, _ = planLater(context.Background(), c, upCfg, upRealms, provs[2:3])
+	if len(cfg.Realms) != 1 || cfg.Realms[0].Name != "rb" || len(later) != 1 {
+		t.Errorf("after the deletion: realms %+v, sign-ins %+v", cfg.Realms, later)
+	}
+}
+
+func TestLocalRealm(t *testing.T) {
+	const base = "https://127.0.0.1:18443"
+	for issuer, want := range map[string]string{
+		base + "/realms/acme":                 "acme",
+		base + "/realms/acme/":                "acme",
+		base + "/realms/":                     "",
+		base + "/realms/acme/x":               "",
+		"https://127.0.0.1:18444/realms/acme": "",
+		"https://login.acme.edu/realms/acme":  "",
+	} {
+		if got := localRealm(base, issuer); got != want {
+			t.Errorf("localRealm(%s) = %q, want %q", issuer, got, want)
+		}
 	}
 }

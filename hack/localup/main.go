@@ -19,7 +19,11 @@
 // runs a local one instead (internal/localidp, `localup idp` in the
 // background), a realm per institution, and points each CLRProvider's
 // issuerURL at its realm before applying it (--external-oidc keeps the
-// samples as written). demo then walks the learner's side of each
+// samples as written). A CLRProvider applied later whose issuerURL is
+// https://127.0.0.1:18443/realms/NAME gets that realm and its client at
+// the running provider: the kubelet adds them to the provider's
+// configuration file (oidc/config.json, rewritten atomically from up's
+// oidc/base.json), which the provider reloads (idpsync.go). demo then walks the learner's side of each
 // institution (see demo.go).
 //
 // Everything lives under tmp/local/ in the repository (git-ignored): pid

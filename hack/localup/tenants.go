@@ -22,6 +22,7 @@ import (
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
 	"github.com/learnerrecords/clr-operator/internal/localcluster"
+	"github.com/learnerrecords/clr-operator/internal/localidp"
 )
 
 // tenant is one CLRProvider run as a local clr-server process.
@@ -409,6 +410,14 @@ func renderSummary(l *layout, st *state) string {
 	if st.OIDC != nil {
 		fmt.Fprintf(&b, "OpenID Connect: %s, a realm per institution standing in for the samples' providers;\n", st.OIDC.BaseURL)
 		fmt.Fprintf(&b, "                its certificate %s, log %s\n", st.OIDC.CAFile, l.sup.LogPath(idpProcess))
+		for _, r := range st.OIDC.Realms {
+			later := ""
+			if r.Later {
+				later = ", applied after up"
+			}
+			fmt.Fprintf(&b, "                realm %s: client %s of CLRProvider %s%s\n", r.Issuer, r.ClientID, r.Provider, later)
+		}
+		fmt.Fprintf(&b, "                your own CLRProvider signs in here too with issuerURL %s (client secret from its Secret)\n", localidp.IssuerURL(st.OIDC.BaseURL, "<name>"))
 	}
 	fmt.Fprintf(&b, "Kubeconfig:     %s\n", l.kubeconfig())
 	fmt.Fprintf(&b, "                kubectl --kubeconfig %s get clr -A\n", l.kubeconfig())

@@ -17,14 +17,21 @@
 package localidp
 
 import (
+	"bytes"
+	"context"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/learnerrecords/clr-operator/internal/oidcprovider"
@@ -118,11 +125,26 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Provider serves every realm of a Config (an http.Handler).
+// Provider serves every realm of a Config (an http.Handler). Its
+// configuration can be replaced while it serves (Reload): realms added
+// after it started get their issuer without a restart.
 type Provider struct {
+	signer *oidcprovider.Signer
+	// codes outlives reloads: a sign-in under way in one realm survives
+	// another realm being added.
+	codes *oidcprovider.Codes
+	cur   atomic.Pointer[snapshot]
+	mux   *http.ServeMux
+	// lastFile is the content of the configuration file last seen by
+	// ReloadFile (loaded or refused), so that a file is acted on once.
+	fileMu   sync.Mutex
+	lastFile []byte
+}
+
+// snapshot is one configuration and the realms serving it.
+type snapshot struct {
 	cfg    Config
 	realms map[string]*realm
-	mux    *http.ServeMux
 }
 
 // realm is a configured realm and the issuer serving its protocol.
@@ -133,24 +155,15 @@ type realm struct {
 
 // New returns a provider signing ID tokens with key.
 func New(cfg Config, key *rsa.PrivateKey) (*Provider, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("localidp: %w", err)
-	}
 	signer, err := oidcprovider.NewSigner(key)
 	if err != nil {
 		return nil, fmt.Errorf("localidp: %w", err)
 	}
-	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	p := &Provider{cfg: cfg, realms: map[string]*realm{}}
 	// One store for all realms: a code presented at another realm's token
 	// endpoint is used up like any failed exchange.
-	codes := &oidcprovider.Codes{}
-	for i := range p.cfg.Realms {
-		r := &p.cfg.Realms[i]
-		p.realms[r.Name] = &realm{Realm: r, oidc: &oidcprovider.Issuer{
-			URL: p.Issuer(r.Name), Signer: signer, Codes: codes, AuthRealm: r.Name, IDTokenTTL: cfg.IDTokenTTL,
-			Client: func(id string) *Client { return findClient(r, id) },
-		}}
+	p := &Provider{signer: signer, codes: &oidcprovider.Codes{}}
+	if err := p.Reload(cfg); err != nil {
+		return nil, err
 	}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{$}", p.index)
@@ -163,8 +176,110 @@ func New(cfg Config, key *rsa.PrivateKey) (*Provider, error) {
 	return p, nil
 }
 
+// Reload makes cfg the provider's configuration, or returns why it is not
+// valid and keeps the current one. Requests under way finish with the
+// configuration they started with; codes already issued stay redeemable.
+func (p *Provider) Reload(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("localidp: %w", err)
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	cfg.Realms = slices.Clone(cfg.Realms)
+	s := &snapshot{cfg: cfg, realms: map[string]*realm{}}
+	for i := range s.cfg.Realms {
+		r := &s.cfg.Realms[i]
+		s.realms[r.Name] = &realm{Realm: r, oidc: &oidcprovider.Issuer{
+			URL: IssuerURL(cfg.BaseURL, r.Name), Signer: p.signer, Codes: p.codes, AuthRealm: r.Name, IDTokenTTL: cfg.IDTokenTTL,
+			Client: func(id string) *Client { return findClient(r, id) },
+		}}
+	}
+	p.cur.Store(s)
+	return nil
+}
+
+// Config is the configuration being served.
+func (p *Provider) Config() Config { return p.cur.Load().cfg }
+
+// LoadConfigFile reads a configuration file (JSON) without validating it.
+func LoadConfigFile(path string) (Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	return parseConfig(path, raw)
+}
+
+func parseConfig(path string, raw []byte) (Config, error) {
+	var cfg Config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ReloadFile reloads the configuration file at path if its content changed
+// since the last call (changed reports a reload). A file that does not
+// parse or validate is refused once (err) and the current configuration
+// stays; writers replace the file atomically (write then rename) so that
+// a half-written file is never read.
+func (p *Provider) ReloadFile(path string) (changed bool, err error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return false, fmt.Errorf("localidp: reading %s: %w", path, err)
+	}
+	p.fileMu.Lock()
+	defer p.fileMu.Unlock()
+	if bytes.Equal(raw, p.lastFile) {
+		return false, nil
+	}
+	p.lastFile = raw
+	cfg, err := parseConfig(path, raw)
+	if err != nil {
+		return false, fmt.Errorf("localidp: %w; keeping the previous configuration", err)
+	}
+	if err := p.Reload(cfg); err != nil {
+		return false, fmt.Errorf("%s: %w; keeping the previous configuration", path, err)
+	}
+	return true, nil
+}
+
+// WatchFile calls ReloadFile every interval until ctx is done, logging
+// each reload (its realms) and each refused file with logf.
+func (p *Provider) WatchFile(ctx context.Context, path string, interval time.Duration, logf func(format string, args ...any)) {
+	// The file the provider was started from counts as seen.
+	if raw, err := os.ReadFile(path); err == nil {
+		p.fileMu.Lock()
+		if p.lastFile == nil {
+			p.lastFile = raw
+		}
+		p.fileMu.Unlock()
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		changed, err := p.ReloadFile(path)
+		switch {
+		case err != nil:
+			logf("idp: configuration not reloaded: %v", err)
+		case changed:
+			var names []string
+			for _, r := range p.Config().Realms {
+				names = append(names, r.Name)
+			}
+			logf("idp: configuration reloaded from %s: realms %s", path, strings.Join(names, ", "))
+		}
+	}
+}
+
 // Issuer is the issuer URL of a realm.
-func (p *Provider) Issuer(realm string) string { return IssuerURL(p.cfg.BaseURL, realm) }
+func (p *Provider) Issuer(realm string) string { return IssuerURL(p.cur.Load().cfg.BaseURL, realm) }
 
 // IssuerURL is the issuer URL of realm at a provider's base URL.
 func IssuerURL(baseURL, realm string) string {
@@ -179,7 +294,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (p *Provider) withRealm(h func(http.ResponseWriter, *http.Request, *realm)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rm, ok := p.realms[r.PathValue("realm")]
+		rm, ok := p.cur.Load().realms[r.PathValue("realm")]
 		if !ok {
 			http.Error(w, "unknown realm", http.StatusNotFound)
 			return
@@ -196,7 +311,7 @@ func (p *Provider) withIssuer(h func(*oidcprovider.Issuer, http.ResponseWriter, 
 func (p *Provider) index(w http.ResponseWriter, _ *http.Request) {
 	var b strings.Builder
 	b.WriteString("Local OpenID Connect provider (make local-up sandbox). Realms:\n")
-	for _, r := range p.cfg.Realms {
+	for _, r := range p.Config().Realms {
 		fmt.Fprintf(&b, "  %s  %s\n", p.Issuer(r.Name), r.Title)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -6,10 +6,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -351,5 +353,117 @@ func TestSigningKeyPersists(t *testing.T) {
 	}
 	if !a.Equal(b) {
 		t.Error("a second load made another key")
+	}
+}
+
+// A client added to the configuration file is accepted once the provider
+// reloads it, not before; the sign-ins of the realms already served go on
+// (a code issued before the reload is redeemed after it); a broken file is
+// refused with a logged error and the configuration stays.
+func TestReloadFile(t *testing.T) {
+	p, base, c := provider(t)
+	issA := p.Issuer("cascadia-state")
+	ctx := context.Background()
+	const redirectC = "https://records.later-college.test/oauth/callback"
+	authC := func() string {
+		v := url.Values{"client_id": {"later-clr"}, "redirect_uri": {redirectC}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
+		return base + "/realms/later-college/authorize?" + v.Encode()
+	}
+	status := func(target string) int {
+		page, err := oauthtest.Get(ctx, c, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Status
+	}
+	if s := status(authC()); s != http.StatusNotFound {
+		t.Fatalf("the later realm before the reload: %d, want 404", s)
+	}
+
+	// A sign-in at realm A under way across the reload.
+	cfgA := &oauth2.Config{ClientID: "clr-records", ClientSecret: "secret-a", RedirectURL: redirectA, Scopes: []string{"openid"},
+		Endpoint: oauth2.Endpoint{AuthURL: issA + "/authorize", TokenURL: issA + "/token", AuthStyle: oauth2.AuthStyleInHeader}}
+	back := signIn(t, c, cfgA.AuthCodeURL("st"), "maya")
+
+	cfg := p.Config()
+	cfg.Realms = append(cfg.Realms, localidp.Realm{Name: "later-college", Title: "Later College", EmailDomain: "later-college.test",
+		Clients: []localidp.Client{{ID: "other", Secret: "x", RedirectURIs: []string{redirectC}}}})
+	file := filepath.Join(t.TempDir(), "config.json")
+	writeRaw := func(raw []byte) {
+		// Atomically, as the watcher may read at any time.
+		if err := os.WriteFile(file+".tmp", raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(file+".tmp", file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(v any) {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeRaw(raw)
+	}
+	write(cfg)
+	if changed, err := p.ReloadFile(file); err != nil || !changed {
+		t.Fatalf("first reload: changed %v, err %v", changed, err)
+	}
+	if s := status(authC()); s != http.StatusBadRequest {
+		t.Fatalf("an unknown client of the new realm: %d, want 400", s)
+	}
+	cfg.Realms[2].Clients = append(cfg.Realms[2].Clients, localidp.Client{ID: "later-clr", Secret: "s-c", RedirectURIs: []string{redirectC}})
+	write(cfg)
+	if changed, err := p.ReloadFile(file); err != nil || !changed {
+		t.Fatalf("second reload: changed %v, err %v", changed, err)
+	}
+	if changed, err := p.ReloadFile(file); err != nil || changed {
+		t.Errorf("the same file again: changed %v, err %v, want no reload", changed, err)
+	}
+	if got := signIn(t, c, authC(), "maya.lindqvist"); !strings.HasPrefix(got.String(), redirectC+"?") || got.Query().Get("iss") != base+"/realms/later-college" {
+		t.Errorf("the added client's sign-in came back to %s", got)
+	}
+	if _, err := cfgA.Exchange(context.WithValue(ctx, oauth2.HTTPClient, c), back.Query().Get("code")); err != nil {
+		t.Errorf("a code of realm A issued before the reload: %v", err)
+	}
+
+	// A broken file, then an invalid one: refused, logged, the
+	// configuration stays.
+	var logs []string
+	logged := make(chan string, 10)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go p.WatchFile(wctx, file, 5*time.Millisecond, func(format string, args ...any) { logged <- fmt.Sprintf(format, args...) })
+	for _, broken := range [][]byte{[]byte(`{"baseURL": "` + base + `", "realms": [`), []byte(`{"baseURL": "` + base + `", "realms": []}`)} {
+		writeRaw(broken)
+		select {
+		case msg := <-logged:
+			logs = append(logs, msg)
+			if !strings.Contains(msg, "not reloaded") || !strings.Contains(msg, "keeping the previous configuration") {
+				t.Errorf("log for a broken file: %q", msg)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no error logged for the broken file %s", broken)
+		}
+		if s := status(authC()); s != http.StatusOK {
+			t.Errorf("the added client after a broken file: %d, want the login page", s)
+		}
+		if len(p.Config().Realms) != 3 {
+			t.Errorf("%d realms after a broken file, want 3", len(p.Config().Realms))
+		}
+	}
+	// The watcher reloads a good file again.
+	cfg.Realms = cfg.Realms[:2]
+	write(cfg)
+	select {
+	case msg := <-logged:
+		if !strings.Contains(msg, "reloaded") || strings.Contains(msg, "later-college") {
+			t.Errorf("log for the good file: %q", msg)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the good file was not reloaded (logs %q)", logs)
+	}
+	if s := status(authC()); s != http.StatusNotFound {
+		t.Errorf("a removed realm: %d, want 404", s)
 	}
 }

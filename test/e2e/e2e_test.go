@@ -237,6 +237,27 @@ func servedKeys(t *testing.T, did string) []string {
 // it.
 func stepRegister(t *testing.T) {
 	a, b := tenant(t, instA.Key), otherTenant(t)
+	story.client = registerClient(t, a)
+	creds := struct{ ClientID, ClientSecret string }{story.client.ClientID, story.client.ClientSecret}
+
+	// The client's credentials at the other institution's token endpoint.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.PublicURL+"/oauth/token", strings.NewReader("grant_type=refresh_token&refresh_token=x"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(creds.ClientID, creds.ClientSecret)
+	resp, err := pub.client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("%s's client at %s's token endpoint: %s, want 401 invalid_client", a.Key, b.Key, resp.Status)
+	}
+}
+
+// registerClient discovers a tenant's authorization server (RFC 8414) and
+// registers the E2E Wallet there dynamically (RFC 7591).
+func registerClient(t *testing.T, a tenantState) *oauth2.Config {
+	t.Helper()
 	u, _ := url.Parse(a.PublicURL)
 	metaURL := u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + strings.TrimSuffix(u.Path, "/")
 	var meta struct {
@@ -269,21 +290,8 @@ func stepRegister(t *testing.T) {
 	if err := reg.JSON(&creds); err != nil || creds.ClientID == "" || creds.ClientSecret == "" {
 		t.Fatalf("registration response %s: %v", reg, err)
 	}
-	story.client = &oauth2.Config{ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, RedirectURL: redirect, Scopes: scopes,
+	return &oauth2.Config{ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, RedirectURL: redirect, Scopes: scopes,
 		Endpoint: oauth2.Endpoint{AuthURL: meta.AuthorizationEndpoint, TokenURL: meta.TokenEndpoint, AuthStyle: oauth2.AuthStyleInHeader}}
-
-	// The client's credentials at the other institution's token endpoint.
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.PublicURL+"/oauth/token", strings.NewReader("grant_type=refresh_token&refresh_token=x"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(creds.ClientID, creds.ClientSecret)
-	resp, err := pub.client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("%s's client at %s's token endpoint: %s, want 401 invalid_client", a.Key, b.Key, resp.Status)
-	}
 }
 
 // The learner uses the registered application: authorization code grant
@@ -292,6 +300,28 @@ func stepRegister(t *testing.T) {
 // the consent page as a browser would.
 func stepLearnerAuthorizes(t *testing.T) {
 	cfg := story.client
+	tok := signInLearner(t, cfg, tenant(t, instA.Key), oidc.Issuer, learner.Username)
+	// The refresh token gives a new access token (and rotates).
+	refreshed, err := cfg.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, pub.client()), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		t.Fatalf("refreshing the learner's token: %v", err)
+	}
+	if refreshed.AccessToken == tok.AccessToken || refreshed.RefreshToken == "" || refreshed.RefreshToken == tok.RefreshToken {
+		t.Errorf("refresh did not issue a new access token and a rotated refresh token")
+	}
+	story.learnerToken = refreshed
+	r := mustCall(t, pub.client(), http.StatusOK, http.MethodGet, tenant(t, instA.Key).PublicURL+"/ims/clr/v2p0/credentials", refreshed.AccessToken, nil)
+	if r.Header.Get("X-Total-Count") != "0" {
+		t.Errorf("a new learner has %q credentials, want 0: %s", r.Header.Get("X-Total-Count"), r)
+	}
+}
+
+// signInLearner runs the authorization code grant with PKCE
+// (golang.org/x/oauth2) for cfg at tenant a, signing username in on the
+// login form of the realm issuer of local-up's OpenID Connect provider and
+// approving the consent page as a browser would; it returns the token.
+func signInLearner(t *testing.T, cfg *oauth2.Config, a tenantState, issuer, username string) *oauth2.Token {
+	t.Helper()
 	verifier := oauth2.GenerateVerifier()
 	st := rand.Text()
 	browser := pub.browser()
@@ -312,12 +342,12 @@ func stepLearnerAuthorizes(t *testing.T) {
 				t.Fatalf("page at %s: %v\n%.800s", next, err, page.Body)
 			}
 			switch {
-			case !signedIn && strings.HasPrefix(next, oidc.Issuer+"/"):
+			case !signedIn && strings.HasPrefix(next, issuer+"/"):
 				// The provider's login form: her username.
 				if !slices.Contains(f.TextInputs, "username") {
 					t.Fatalf("the provider's page at %s has no username field:\n%.800s", next, page.Body)
 				}
-				page, err = oauthtest.Submit(ctx, browser, f, url.Values{"username": {learner.Username}})
+				page, err = oauthtest.Submit(ctx, browser, f, url.Values{"username": {username}})
 				signedIn = true
 			case !consented:
 				// The consent page: it names the application; approve.
@@ -340,7 +370,7 @@ func stepLearnerAuthorizes(t *testing.T) {
 		switch {
 		case strings.HasPrefix(loc.String(), cfg.RedirectURL):
 			final = loc
-		case strings.HasPrefix(loc.String(), oidc.Issuer+"/"):
+		case strings.HasPrefix(loc.String(), issuer+"/"):
 			sawProvider = true
 		}
 		next = loc.String()
@@ -352,8 +382,8 @@ func stepLearnerAuthorizes(t *testing.T) {
 	if !sawProvider || !signedIn || !consented {
 		t.Fatalf("the login went through the OpenID Connect provider %v, its login form %v, the consent page %v", sawProvider, signedIn, consented)
 	}
-	if q.Get("state") != st || q.Get("iss") != tenant(t, instA.Key).PublicURL || q.Get("code") == "" {
-		t.Fatalf("redirect back %s: want state %s, iss %s (RFC 9207) and a code", final.Redacted(), st, tenant(t, instA.Key).PublicURL)
+	if q.Get("state") != st || q.Get("iss") != a.PublicURL || q.Get("code") == "" {
+		t.Fatalf("redirect back %s: want state %s, iss %s (RFC 9207) and a code", final.Redacted(), st, a.PublicURL)
 	}
 	tok, err := cfg.Exchange(context.WithValue(ctx, oauth2.HTTPClient, pub.client()), q.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
@@ -362,19 +392,7 @@ func stepLearnerAuthorizes(t *testing.T) {
 	if tok.AccessToken == "" || tok.RefreshToken == "" || !tok.Valid() {
 		t.Fatalf("token response lacks an access or refresh token (expiry %v)", tok.Expiry)
 	}
-	// The refresh token gives a new access token (and rotates).
-	refreshed, err := cfg.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, pub.client()), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
-	if err != nil {
-		t.Fatalf("refreshing the learner's token: %v", err)
-	}
-	if refreshed.AccessToken == tok.AccessToken || refreshed.RefreshToken == "" || refreshed.RefreshToken == tok.RefreshToken {
-		t.Errorf("refresh did not issue a new access token and a rotated refresh token")
-	}
-	story.learnerToken = refreshed
-	r := mustCall(t, pub.client(), http.StatusOK, http.MethodGet, tenant(t, instA.Key).PublicURL+"/ims/clr/v2p0/credentials", refreshed.AccessToken, nil)
-	if r.Header.Get("X-Total-Count") != "0" {
-		t.Errorf("a new learner has %q credentials, want 0: %s", r.Header.Get("X-Total-Count"), r)
-	}
+	return tok
 }
 
 // registrarToken is the issuing client's token (client credentials, with

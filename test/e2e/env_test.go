@@ -56,8 +56,9 @@ type localState struct {
 	Tenants  []tenantState `json:"tenants"`
 	Contexts string        `json:"contexts"`
 	OIDC     *struct {
-		CAFile string      `json:"caFile"`
-		Realms []oidcRealm `json:"realms"`
+		BaseURL string      `json:"baseURL"`
+		CAFile  string      `json:"caFile"`
+		Realms  []oidcRealm `json:"realms"`
 	} `json:"oidc"`
 }
 

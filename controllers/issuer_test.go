@@ -4,7 +4,8 @@ import (
 	"crypto"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -151,7 +152,7 @@ func TestIssuerKeyForEachAlgorithm(t *testing.T) {
 				t.Fatalf("key Secret from the operator's cache: %v", err)
 			}
 			if _, has := cached.Data[corev1.TLSPrivateKeyKey]; has || len(cached.Data[corev1.TLSCertKey]) == 0 {
-				t.Errorf("operator's cached key Secret holds keys %v, want tls.crt without tls.key", mapKeys(cached.Data))
+				t.Errorf("operator's cached key Secret holds keys %v, want tls.crt without tls.key", slices.Sorted(maps.Keys(cached.Data)))
 			}
 			if len(secret.Data[corev1.TLSPrivateKeyKey]) == 0 {
 				t.Fatal("the key Secret in the apiserver has no tls.key")
@@ -254,13 +255,4 @@ func TestIssuerRotationKeepsRetiredKey(t *testing.T) {
 		err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "rotating-signing-key"}, &corev1.Secret{})
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})
-}
-
-func mapKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

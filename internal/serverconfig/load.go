@@ -78,7 +78,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // (a misspelt field would otherwise be silently ignored). It applies no
 // defaults and does not validate.
 func Parse(data []byte) (*Config, error) {
-	if err := errors.Join(checkDurationFields(data), checkByteFields(data)); err != nil {
+	if err := checkFields(data); err != nil {
 		return nil, fmt.Errorf("parse configuration: %w", err)
 	}
 	var c Config
@@ -96,25 +96,10 @@ var durationFields = [][2]string{
 	{"oauth", "accessTokenTTL"}, {"oauth", "refreshTokenTTL"}, {"oauth", "authorizationCodeTTL"}, {"oauth", "tokenCacheTTL"},
 }
 
-func checkDurationFields(data []byte) error {
-	var doc map[string]any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil // the strict decode reports it
-	}
-	var errs []error
-	for _, f := range durationFields {
-		sec, _ := doc[f[0]].(map[string]any)
-		v, ok := sec[f[1]]
-		if !ok || v == nil {
-			continue
-		}
-		b, _ := json.Marshal(v)
-		var d Duration
-		if err := d.UnmarshalJSON(b); err != nil {
-			errs = append(errs, fmt.Errorf("%s.%s: %w", f[0], f[1], err))
-		}
-	}
-	return errors.Join(errs...)
+func checkDuration(v any) error {
+	b, _ := json.Marshal(v)
+	var d Duration
+	return d.UnmarshalJSON(b)
 }
 
 // byteFields are integer byte counts by path whose wrong type deserves a
@@ -122,21 +107,33 @@ func checkDurationFields(data []byte) error {
 // likely mistake).
 var byteFields = [][2]string{{"server", "pageCacheBytes"}}
 
-func checkByteFields(data []byte) error {
+func checkBytes(v any) error {
+	if n, isNum := v.(float64); !isNum || n != float64(int64(n)) {
+		b, _ := json.Marshal(v)
+		return fmt.Errorf("want a whole number of bytes (e.g. 33554432 for 32 MiB), got %s", b)
+	}
+	return nil
+}
+
+// checkFields checks the fields whose decoding errors would not name them
+// (durationFields, byteFields), each error prefixed with its path.
+func checkFields(data []byte) error {
 	var doc map[string]any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil // the strict decode reports it
 	}
 	var errs []error
-	for _, f := range byteFields {
-		sec, _ := doc[f[0]].(map[string]any)
-		v, ok := sec[f[1]]
-		if !ok || v == nil {
-			continue
-		}
-		if n, isNum := v.(float64); !isNum || n != float64(int64(n)) {
-			b, _ := json.Marshal(v)
-			errs = append(errs, fmt.Errorf("%s.%s: want a whole number of bytes (e.g. 33554432 for 32 MiB), got %s", f[0], f[1], b))
+	for _, group := range []struct {
+		fields [][2]string
+		check  func(any) error
+	}{{durationFields, checkDuration}, {byteFields, checkBytes}} {
+		for _, f := range group.fields {
+			sec, _ := doc[f[0]].(map[string]any)
+			if v, ok := sec[f[1]]; ok && v != nil {
+				if err := group.check(v); err != nil {
+					errs = append(errs, fmt.Errorf("%s.%s: %w", f[0], f[1], err))
+				}
+			}
 		}
 	}
 	return errors.Join(errs...)

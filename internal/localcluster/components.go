@@ -108,9 +108,12 @@ func CertManagerArgs(kubeconfig string) []string {
 // FakeNodeName is the kwok node pods are scheduled to.
 const FakeNodeName = "kwok-node-0"
 
-// FakeNode is the node kwok plays the kubelet of.
+// FakeNode is the node kwok plays the kubelet of. It is as large as the
+// scale benchmark needs: 1,000 tenants with -workloads are 1,000 pods
+// requesting 50m CPU and 64Mi each (a real cluster spreads them over
+// many nodes).
 func FakeNode() *corev1.Node {
-	capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("256Gi"), corev1.ResourcePods: resource.MustParse("500")}
+	capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("256"), corev1.ResourceMemory: resource.MustParse("1Ti"), corev1.ResourcePods: resource.MustParse("2000")}
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        FakeNodeName,

@@ -13,6 +13,7 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
 	"github.com/learnerrecords/clr-operator/internal/credential/keys"
@@ -110,6 +111,21 @@ func buildSelfSignedIssuer(issuer *clrv1.Issuer) *cmapi.Issuer {
 		},
 		Spec: cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{SelfSigned: &cmapi.SelfSignedIssuer{}}},
 	}
+}
+
+// SigningKeyObjects are the cert-manager objects the Issuer controller
+// applies for an Issuer's signing key: its self-signed cert-manager Issuer
+// when it references none, and the Certificate. test/scale creates them
+// without an operator to measure what cert-manager alone costs.
+func SigningKeyObjects(issuer *clrv1.Issuer) ([]client.Object, error) {
+	cert, err := buildCertificate(issuer)
+	if err != nil {
+		return nil, err
+	}
+	if issuer.Spec.Signing.IssuerRef != nil {
+		return []client.Object{cert}, nil
+	}
+	return []client.Object{buildSelfSignedIssuer(issuer), cert}, nil
 }
 
 // buildCertificate is the cert-manager Certificate of an Issuer's signing

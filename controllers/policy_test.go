@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -248,5 +249,34 @@ func TestRenderTokenCacheTTL(t *testing.T) {
 		if cfg.OAuth.TokenCacheTTL == nil || cfg.OAuth.TokenCacheTTL.Duration != d {
 			t.Errorf("tokenCacheTTL %v rendered as %v", d, cfg.OAuth.TokenCacheTTL)
 		}
+	}
+}
+
+func TestSigningKeyObjects(t *testing.T) {
+	own := &clrv1.Issuer{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "college"}, Spec: clrv1.IssuerSpec{Profile: clrv1.IssuerProfile{Name: "College"}}}
+	objs, err := SigningKeyObjects(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 2 {
+		t.Fatalf("without an issuerRef: %d objects, want the self-signed Issuer and the Certificate", len(objs))
+	}
+	ss, ok1 := objs[0].(*cmapi.Issuer)
+	cert, ok2 := objs[1].(*cmapi.Certificate)
+	if !ok1 || !ok2 || ss.Spec.SelfSigned == nil || cert.Spec.IssuerRef.Name != ss.Name || cert.Namespace != "ns" {
+		t.Fatalf("objects %T %T: the Certificate must be signed by the self-signed Issuer in the same namespace", objs[0], objs[1])
+	}
+	if cert.Spec.PrivateKey.RotationPolicy != cmapi.RotationPolicyAlways {
+		t.Errorf("rotationPolicy %q, want Always", cert.Spec.PrivateKey.RotationPolicy)
+	}
+
+	ref := own.DeepCopy()
+	ref.Spec.Signing.IssuerRef = &clrv1.CertManagerIssuerReference{Name: "consortium-ca", Kind: "ClusterIssuer"}
+	objs, err = SigningKeyObjects(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 1 || objs[0].(*cmapi.Certificate).Spec.IssuerRef.Kind != "ClusterIssuer" {
+		t.Fatalf("with an issuerRef: want only the Certificate, signed by the ClusterIssuer: %+v", objs)
 	}
 }

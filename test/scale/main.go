@@ -17,7 +17,10 @@
 // spent, over the cores), and, after an operator restart, how long the new
 // process takes to re-check every tenant and what it writes meanwhile.
 // -issuers-first starts the clock only once every Issuer has its key: the
-// operator's own part, without cert-manager's issuance.
+// operator's own part, without cert-manager's issuance. -without-operator
+// first measures, on its own fresh control plane, the same tenants with no
+// operator at all: the benchmark applies each Issuer's cert-manager objects
+// itself and waits for every key, a measured floor for the end-to-end time.
 //
 //	eval "$(hack/test-env.sh)"; go run ./test/scale -providers 1000
 //
@@ -88,6 +91,7 @@ func main() {
 	baselineOpArgs := flag.String("baseline-operator-args", "", "operator flags of the baseline run")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of cert-manager and the operator (first 30 s of convergence) and the operator's heap at rest here")
 	flag.BoolVar(&o.issuersFirst, "issuers-first", false, "create the Issuers first and start the clock only once every one has its key: measures the operator's own part (the CLRProviders), without cert-manager's issuance")
+	withoutOperator := flag.Bool("without-operator", false, "first measure the same tenants with no operator at all: the benchmark creates each Issuer's cert-manager objects itself, as the operator would, and waits until cert-manager has issued every key (a floor for the end-to-end time on this machine)")
 	flag.BoolVar(&o.restart, "restart", true, "after the rotation, restart the operator and measure how long it takes to re-check every tenant, and what it writes meanwhile")
 	flag.Parse()
 	o.certManagerArgs, o.operatorArgs = strings.Fields(*certManagerArgs), strings.Fields(*operatorArgs)
@@ -95,6 +99,15 @@ func main() {
 	// (watch restarts under load) are not results.
 	ctrllog.SetLogger(logr.Discard())
 
+	var floor *floorResult
+	if *withoutOperator {
+		f, err := runWithoutOperator(o)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "scale (without the operator):", err)
+			os.Exit(1)
+		}
+		floor = &f
+	}
 	var all []results
 	if *baselineOperator != "" {
 		b := o
@@ -115,6 +128,9 @@ func main() {
 	}
 	all = append(all, res)
 	report(all, o)
+	if floor != nil {
+		floor.report(o.n)
+	}
 }
 
 // options describe one measured configuration.
@@ -454,6 +470,131 @@ func run(o options) (results, error) {
 	return res, nil
 }
 
+// floorResult is a run with no operator: cert-manager alone issuing every
+// Issuer's key.
+type floorResult struct {
+	keys        time.Duration
+	cpu         map[string]float64
+	apiRequests map[string]float64
+}
+
+// runWithoutOperator creates the same tenants as a full run (namespace,
+// Issuer, PostgreSQL Secret, CLRProvider, the shared Framework) plus, per
+// Issuer, the cert-manager objects the operator would apply for its key
+// (controllers.SigningKeyObjects), with no operator running, and waits
+// until every Certificate is Ready. Nothing a full run does is left out but
+// the operator's own work, so no operator can converge faster than this on
+// the same machine: the figure is a measured floor, not an estimate.
+func runWithoutOperator(o options) (floorResult, error) {
+	var res floorResult
+	fmt.Fprintf(os.Stderr, "=== without the operator: cert-manager %v\n", o.certManagerArgs)
+	env, err := testenv.Start(testenv.Options{CertManager: true, CertManagerArgs: o.certManagerArgs, ServiceIPRange: "10.96.0.0/12"})
+	if err != nil {
+		return res, err
+	}
+	defer env.Stop()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; ok {
+			_ = env.Stop()
+			os.Exit(1)
+		}
+	}()
+	ctx := context.Background()
+	scheme := controllers.NewScheme()
+	restCfg := rest(env)
+	restCfg.QPS, restCfg.Burst = 500, 1000
+	c, err := client.NewWithWatch(restCfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return res, err
+	}
+	watched, stopWatching, err := watchProgress(ctx, restCfg, scheme)
+	if err != nil {
+		return res, err
+	}
+	defer stopWatching()
+
+	cpuBefore := cpuByProcess()
+	apiBefore, err := apiserverRequests(restCfg)
+	if err != nil {
+		return res, err
+	}
+	fmt.Fprintf(os.Stderr, "creating %d tenants and their Certificates...\n", o.n)
+	start := time.Now()
+	if err := createTenants(ctx, c, o.n, allObjectsAndCertificates); err != nil {
+		return res, err
+	}
+	if err := waitCertificates(ctx, watched, o.n, o.timeout, start); err != nil {
+		return res, err
+	}
+	res.keys = time.Since(start)
+	cpuAfter := cpuByProcess()
+	res.cpu = map[string]float64{}
+	for k, v := range cpuAfter {
+		res.cpu[k] = v - cpuBefore[k]
+	}
+	apiAfter, err := apiserverRequests(restCfg)
+	if err != nil {
+		return res, err
+	}
+	res.apiRequests = map[string]float64{}
+	for k, v := range apiAfter {
+		if d := v - apiBefore[k]; d > 0 {
+			res.apiRequests[k] = d
+		}
+	}
+	return res, nil
+}
+
+// waitCertificates waits until n Certificates are Ready.
+func waitCertificates(ctx context.Context, c client.Reader, n int, timeout time.Duration, start time.Time) error {
+	deadline := time.Now().Add(timeout)
+	last := -1
+	for time.Now().Before(deadline) {
+		var certs cmapi.CertificateList
+		if err := c.List(ctx, &certs); err != nil {
+			return err
+		}
+		ready := 0
+		for _, ct := range certs.Items {
+			for _, cnd := range ct.Status.Conditions {
+				if cnd.Type == cmapi.CertificateConditionReady && cnd.Status == cmmeta.ConditionTrue {
+					ready++
+				}
+			}
+		}
+		if ready != last {
+			fmt.Fprintf(os.Stderr, "%6.1fs %d/%d Certificates Ready\n", time.Since(start).Seconds(), ready, n)
+			last = ready
+		}
+		if ready == n {
+			return nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return fmt.Errorf("timed out: %d/%d Certificates Ready", last, n)
+}
+
+func (f floorResult) report(n int) {
+	total := 0.0
+	for _, v := range f.apiRequests {
+		total += v
+	}
+	fmt.Printf("\nwithout the operator (cert-manager alone, its objects created by the benchmark): every one of %d keys issued in %s\n",
+		n, f.keys.Round(100*time.Millisecond))
+	fmt.Printf("without the operator: CPU seconds:")
+	for _, k := range topKeys(f.cpu, 8) {
+		fmt.Printf(" %s %.0f;", k, f.cpu[k])
+	}
+	fmt.Printf("\nwithout the operator: apiserver requests per tenant: total %.1f;", total/float64(n))
+	for _, k := range topKeys(f.apiRequests, 40) {
+		fmt.Printf(" %s %.2f;", k, f.apiRequests[k]/float64(n))
+	}
+	fmt.Println()
+}
+
 // waitResynced waits until a (re)started operator has reconciled every
 // Issuer and provider at least once and its work queues are empty.
 func waitResynced(metricsAddr string, n int, timeout time.Duration) error {
@@ -725,6 +866,9 @@ const (
 	allObjects       creation = iota // namespace, Issuer, Secret, CLRProvider (and the shared Framework)
 	withoutProviders                 // all but the CLRProvider
 	onlyProviders                    // the CLRProvider
+	// allObjectsAndCertificates: allObjects plus the cert-manager objects
+	// the operator would apply for the Issuer's key (no operator runs).
+	allObjectsAndCertificates
 )
 
 func (c creation) String() string {
@@ -733,6 +877,8 @@ func (c creation) String() string {
 		return "tenants without their CLRProviders"
 	case onlyProviders:
 		return "CLRProviders (their Issuers have keys)"
+	case allObjectsAndCertificates:
+		return "tenants and their Certificates"
 	}
 	return "tenants"
 }
@@ -797,6 +943,13 @@ func createTenant(ctx context.Context, c client.Client, i int, shared string, wh
 			&clrv1.Issuer{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "issuer"},
 				Spec: clrv1.IssuerSpec{Profile: clrv1.IssuerProfile{Name: fmt.Sprintf("College %d", i)}}},
 			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"}, StringData: map[string]string{"dsn": "postgres://clr@db/clr"}})
+	}
+	if what == allObjectsAndCertificates {
+		keyObjs, err := controllers.SigningKeyObjects(objs[1].(*clrv1.Issuer))
+		if err != nil {
+			return err
+		}
+		objs = append(objs, keyObjs...)
 	}
 	if what != withoutProviders {
 		objs = append(objs, &clrv1.CLRProvider{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "records"},

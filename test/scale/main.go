@@ -188,30 +188,13 @@ func run(o options) (results, error) {
 	if err != nil {
 		return res, err
 	}
-	env, err := testenv.Start(testenv.Options{CertManager: true, CertManagerArgs: o.certManagerArgs, Workloads: o.workloads, ServiceIPRange: "10.96.0.0/12"})
+	env, restCfg, c, stop, err := startControlPlane(o, o.workloads)
 	if err != nil {
 		return res, err
 	}
-	defer env.Stop()
-	// Interrupted: stop the control plane rather than leave it running.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	go func() {
-		if _, ok := <-sig; ok {
-			_ = env.Stop()
-			os.Exit(1)
-		}
-	}()
+	defer stop()
 	ctx := context.Background()
-
-	scheme := controllers.NewScheme()
-	restCfg := rest(env)
-	restCfg.QPS, restCfg.Burst = 500, 1000
-	c, err := client.NewWithWatch(restCfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return res, err
-	}
+	scheme := c.Scheme()
 
 	// The operator as a process, under the generated ClusterRole.
 	bin := o.operatorBin
@@ -297,8 +280,7 @@ func run(o options) (results, error) {
 	}
 
 	// Where the CPU and the apiserver's requests go during convergence.
-	cpuBefore := cpuByProcess()
-	apiBefore, err := apiserverRequests(restCfg)
+	usageBefore, err := takeUsage(restCfg)
 	if err != nil {
 		return res, err
 	}
@@ -347,20 +329,8 @@ func run(o options) (results, error) {
 	res.converge = time.Since(start)
 	res.keysIssued = keysAt
 	fmt.Fprintf(os.Stderr, "converged in %s\n", res.converge.Round(time.Millisecond))
-	cpuAfter := cpuByProcess()
-	res.cpu = map[string]float64{}
-	for k, v := range cpuAfter {
-		res.cpu[k] = v - cpuBefore[k]
-	}
-	apiAfter, err := apiserverRequests(restCfg)
-	if err != nil {
+	if res.cpu, res.apiRequests, err = usageBefore.since(restCfg); err != nil {
 		return res, err
-	}
-	res.apiRequests = map[string]float64{}
-	for k, v := range apiAfter {
-		if d := v - apiBefore[k]; d > 0 {
-			res.apiRequests[k] = d
-		}
 	}
 	reqAfter, err := metricSum(metricsAddr, "rest_client_requests_total", "")
 	if err != nil {
@@ -488,36 +458,19 @@ type floorResult struct {
 func runWithoutOperator(o options) (floorResult, error) {
 	var res floorResult
 	fmt.Fprintf(os.Stderr, "=== without the operator: cert-manager %v\n", o.certManagerArgs)
-	env, err := testenv.Start(testenv.Options{CertManager: true, CertManagerArgs: o.certManagerArgs, ServiceIPRange: "10.96.0.0/12"})
+	_, restCfg, c, stop, err := startControlPlane(o, false)
 	if err != nil {
 		return res, err
 	}
-	defer env.Stop()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	go func() {
-		if _, ok := <-sig; ok {
-			_ = env.Stop()
-			os.Exit(1)
-		}
-	}()
+	defer stop()
 	ctx := context.Background()
-	scheme := controllers.NewScheme()
-	restCfg := rest(env)
-	restCfg.QPS, restCfg.Burst = 500, 1000
-	c, err := client.NewWithWatch(restCfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return res, err
-	}
-	watched, stopWatching, err := watchProgress(ctx, restCfg, scheme)
+	watched, stopWatching, err := watchProgress(ctx, restCfg, c.Scheme())
 	if err != nil {
 		return res, err
 	}
 	defer stopWatching()
 
-	cpuBefore := cpuByProcess()
-	apiBefore, err := apiserverRequests(restCfg)
+	usageBefore, err := takeUsage(restCfg)
 	if err != nil {
 		return res, err
 	}
@@ -530,20 +483,8 @@ func runWithoutOperator(o options) (floorResult, error) {
 		return res, err
 	}
 	res.keys = time.Since(start)
-	cpuAfter := cpuByProcess()
-	res.cpu = map[string]float64{}
-	for k, v := range cpuAfter {
-		res.cpu[k] = v - cpuBefore[k]
-	}
-	apiAfter, err := apiserverRequests(restCfg)
-	if err != nil {
+	if res.cpu, res.apiRequests, err = usageBefore.since(restCfg); err != nil {
 		return res, err
-	}
-	res.apiRequests = map[string]float64{}
-	for k, v := range apiAfter {
-		if d := v - apiBefore[k]; d > 0 {
-			res.apiRequests[k] = d
-		}
 	}
 	return res, nil
 }
@@ -722,6 +663,35 @@ func saveAPIProfile(cfg *restclient.Config, path, file string) error {
 	return err
 }
 
+// usage is the CPU seconds of each process and the apiserver's request
+// counts at one moment; since gives what was spent after it.
+type usage struct {
+	cpu, apiRequests map[string]float64
+}
+
+func takeUsage(restCfg *restclient.Config) (usage, error) {
+	cpu := cpuByProcess()
+	api, err := apiserverRequests(restCfg)
+	return usage{cpu: cpu, apiRequests: api}, err
+}
+
+func (u usage) since(restCfg *restclient.Config) (cpu, apiRequests map[string]float64, err error) {
+	now, err := takeUsage(restCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cpu, apiRequests = map[string]float64{}, map[string]float64{}
+	for k, v := range now.cpu {
+		cpu[k] = v - u.cpu[k]
+	}
+	for k, v := range now.apiRequests {
+		if d := v - u.apiRequests[k]; d > 0 {
+			apiRequests[k] = d
+		}
+	}
+	return cpu, apiRequests, nil
+}
+
 // cpuByProcess sums user+system CPU seconds of this program's descendants
 // (apiserver, etcd, cert-manager, the operator...) by command name.
 func cpuByProcess() map[string]float64 {
@@ -814,6 +784,38 @@ func label(line, name string) string {
 	}
 	v, _, _ := strings.Cut(after, `"`)
 	return v
+}
+
+// startControlPlane starts a fresh envtest control plane with cert-manager
+// (and the workload controllers when asked) and a client for the
+// benchmark's own requests. stop stops it; an interrupt stops it too rather
+// than leave kube-apiserver and etcd running.
+func startControlPlane(o options, workloads bool) (*testenv.Env, *restclient.Config, client.WithWatch, func(), error) {
+	env, err := testenv.Start(testenv.Options{CertManager: true, CertManagerArgs: o.certManagerArgs, Workloads: workloads, ServiceIPRange: "10.96.0.0/12"})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sig; ok {
+			_ = env.Stop()
+			os.Exit(1)
+		}
+	}()
+	stop := func() {
+		signal.Stop(sig)
+		close(sig)
+		_ = env.Stop()
+	}
+	restCfg := rest(env)
+	restCfg.QPS, restCfg.Burst = 500, 1000
+	c, err := client.NewWithWatch(restCfg, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		stop()
+		return nil, nil, nil, nil, err
+	}
+	return env, restCfg, c, stop, nil
 }
 
 func rest(env *testenv.Env) *restclient.Config { cp := *env.Config; return &cp }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -21,6 +22,7 @@ import (
 	"github.com/learnerrecords/clr-operator/controllers"
 	"github.com/learnerrecords/clr-operator/internal/buildinfo"
 	"github.com/learnerrecords/clr-operator/internal/memlimit"
+	"github.com/learnerrecords/clr-operator/internal/metricsauth"
 )
 
 // defaultServerImage is the clr-server image of this operator release: the
@@ -36,6 +38,10 @@ func main() {
 		qps                                                                           float64
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 disables it)")
+	metricsSecure := flag.Bool("metrics-secure", false,
+		"serve metrics over HTTPS to authenticated callers only: a bearer token that a TokenReview accepts and a SubjectAccessReview allows to get the non-resource URL /metrics")
+	metricsCertDir := flag.String("metrics-cert-dir", "",
+		"with --metrics-secure: directory holding the serving certificate as tls.crt and tls.key (a cert-manager Secret, say; reloaded when it changes); empty: a self-signed certificate generated at start")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "serve Go's /debug/pprof/ on this address (off when empty)")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one of several replicas reconciles")
@@ -77,7 +83,7 @@ func main() {
 	ctrl.Log.WithName("setup").Info("garbage collection target", "gcPercent", memlimit.SetGCPercent(*gcPercent))
 
 	if err := run(ctrl.SetupSignalHandler(), runOptions{
-		metricsAddr: metricsAddr, probeAddr: probeAddr, pprofAddr: pprofAddr, leaderElect: leaderElect,
+		metricsAddr: metricsAddr, metricsSecure: *metricsSecure, metricsCertDir: *metricsCertDir, probeAddr: probeAddr, pprofAddr: pprofAddr, leaderElect: leaderElect,
 		maxConcurrent: maxConcurrent, namespaces: splitList(namespaces), qps: float32(qps), burst: burst,
 		frameworkNamespaces: splitList(frameworkNS),
 		build:               controllers.BuildOptions{DefaultImage: image, IngressNamespaces: splitList(ingressNS), MonitoringNamespaces: splitList(monitoringNS)},
@@ -89,14 +95,45 @@ func main() {
 
 type runOptions struct {
 	metricsAddr, probeAddr, pprofAddr string
-	leaderElect                       bool
-	maxConcurrent                     int
-	qps                               float32
-	burst                             int
-	namespaces                        []string
+	// metricsSecure, metricsCertDir: --metrics-secure, --metrics-cert-dir.
+	metricsSecure  bool
+	metricsCertDir string
+	leaderElect    bool
+	maxConcurrent  int
+	qps            float32
+	burst          int
+	namespaces     []string
 	// frameworkNamespaces: --framework-namespaces.
 	frameworkNamespaces []string
 	build               controllers.BuildOptions
+}
+
+// metricsOptions serve the metrics endpoint in plain HTTP by default (the
+// chart's NetworkPolicy limits who reaches it) or, with --metrics-secure,
+// over TLS to callers that the apiserver authenticates and authorizes, as
+// kube-rbac-proxy would, without another container.
+func (o runOptions) metricsOptions() (metricsserver.Options, error) {
+	opts := metricsserver.Options{BindAddress: o.metricsAddr}
+	if !o.metricsSecure {
+		if o.metricsCertDir != "" {
+			return opts, fmt.Errorf("--metrics-cert-dir needs --metrics-secure")
+		}
+		return opts, nil
+	}
+	opts.SecureServing = true
+	opts.FilterProvider = metricsauth.FilterProvider
+	if o.metricsCertDir != "" {
+		// controller-runtime falls back to a self-signed certificate when
+		// the files are missing: a mistyped mount would go unnoticed by
+		// everyone but the scraper that stops trusting the endpoint.
+		for _, f := range []string{"tls.crt", "tls.key"} {
+			if _, err := os.Stat(filepath.Join(o.metricsCertDir, f)); err != nil {
+				return opts, fmt.Errorf("--metrics-cert-dir: %w", err)
+			}
+		}
+		opts.CertDir = o.metricsCertDir
+	}
+	return opts, nil
 }
 
 func run(ctx context.Context, o runOptions) error {
@@ -105,10 +142,14 @@ func run(ctx context.Context, o runOptions) error {
 		return fmt.Errorf("loading kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = o.qps, o.burst
+	metricsOpts, err := o.metricsOptions()
+	if err != nil {
+		return err
+	}
 	recoverPanic := true
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 controllers.NewScheme(),
-		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
+		Metrics:                metricsOpts,
 		HealthProbeBindAddress: o.probeAddr,
 		PprofBindAddress:       o.pprofAddr,
 		LeaderElection:         o.leaderElect,

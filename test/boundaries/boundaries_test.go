@@ -49,6 +49,14 @@ func TestBoundaries(t *testing.T) {
 			forbidden: []string{module, "k8s.io/", "sigs.k8s.io/", "github.com/", "golang.org/x/"},
 		},
 		{
+			// internal/metricsauth exists so that authenticated metrics do
+			// not cost the operator k8s.io/apiserver (gRPC, OpenTelemetry,
+			// CEL: +30 MB of binary, measured).
+			name:      "the operator does not link the apiserver library",
+			pkgs:      []string{"./cmd/manager"},
+			forbidden: []string{"k8s.io/apiserver/", "google.golang.org/grpc", "go.opentelemetry.io/"},
+		},
+		{
 			name:      "the API types import no controller code",
 			pkgs:      []string{"./api/..."},
 			forbidden: []string{module + "controllers", module + "internal/", "sigs.k8s.io/controller-runtime/pkg/client", "sigs.k8s.io/controller-runtime/pkg/manager"},

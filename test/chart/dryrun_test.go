@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -63,8 +65,9 @@ func startAPIServer(t *testing.T) (*envtest.Environment, *rest.Config) {
 // validates each against its schema (built-in kinds, the CRDs themselves,
 // ServiceMonitor and PrometheusRule against prometheus-operator's CRDs).
 // It also checks the operator's pod against the restricted Pod Security
-// Standard as the apiserver's PodSecurity admission enforces it, and the
-// namespaced RBAC split against the apiserver's discovery.
+// Standard as the apiserver's PodSecurity admission enforces it, the
+// namespaced RBAC split against the apiserver's discovery, and the
+// ClusterRoles of metrics.secure against its RBAC authorizer.
 func TestServerSideDryRun(t *testing.T) {
 	env, cfg := startAPIServer(t)
 	ctx := context.Background()
@@ -196,7 +199,7 @@ func TestServerSideDryRun(t *testing.T) {
 	})
 
 	t.Run("namespaced-rbac-scopes", func(t *testing.T) {
-		objs := render(t, "watchNamespaces: [tenant-a]\n")
+		objs := render(t, "watchNamespaces: [tenant-a]\nmetrics: {secure: true}\n")
 		scope := scopes(t, cfg, objs)
 		check := func(kind, name string, wantNamespaced bool) {
 			o := one(t, objs, kind, name)
@@ -218,7 +221,118 @@ func TestServerSideDryRun(t *testing.T) {
 		}
 		check("ClusterRole", "clr-operator-manager-cluster", false)
 		check("Role", "clr-operator-manager", true)
+		// TokenReviews and SubjectAccessReviews are cluster-scoped: a
+		// ClusterRole is right in the namespaced mode too.
+		check("ClusterRole", "clr-operator-metrics-auth", false)
 	})
+
+	t.Run("secure-metrics-rbac-authorizes", func(t *testing.T) {
+		// The metrics ClusterRoles and bindings, created for real: the
+		// apiserver's RBAC authorizer lets the operator review tokens and
+		// access, and the readers, and nobody else, get /metrics.
+		operator := serviceAccountUser(releaseNS, "clr-operator")
+		prometheus := serviceAccountUser("monitoring", "prometheus-k8s")
+		other := serviceAccountUser("monitoring", "someone-else")
+		group := authorizationv1.SubjectAccessReviewSpec{User: "bob", Groups: []string{"metrics-readers", "system:authenticated"}}
+		tokenReviews := &authorizationv1.ResourceAttributes{Group: "authentication.k8s.io", Resource: "tokenreviews", Verb: "create"}
+		accessReviews := &authorizationv1.ResourceAttributes{Group: "authorization.k8s.io", Resource: "subjectaccessreviews", Verb: "create"}
+		metrics := &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"}
+
+		// Before: nobody may (so the checks below can fail).
+		for _, c := range []struct {
+			spec authorizationv1.SubjectAccessReviewSpec
+			res  *authorizationv1.ResourceAttributes
+			non  *authorizationv1.NonResourceAttributes
+		}{{operator, tokenReviews, nil}, {operator, accessReviews, nil}, {prometheus, nil, metrics}, {group, nil, metrics}} {
+			if allowed(ctx, t, cs, c.spec, c.res, c.non) {
+				t.Fatalf("%s may %s before the chart's metrics RBAC exists", c.spec.User, attributes(c.res, c.non))
+			}
+		}
+
+		var created []*unstructured.Unstructured
+		t.Cleanup(func() {
+			for _, o := range created {
+				m, err := mapper.RESTMapping(o.GroupVersionKind().GroupKind(), o.GroupVersionKind().Version)
+				if err == nil {
+					err = dyn.Resource(m.Resource).Delete(ctx, o.GetName(), metav1.DeleteOptions{})
+				}
+				if err != nil {
+					t.Errorf("deleting %s: %v", key(o), err)
+				}
+			}
+		})
+		for _, o := range render(t, secureMetricsValues) {
+			if (o.GetKind() != "ClusterRole" && o.GetKind() != "ClusterRoleBinding") || !strings.Contains(o.GetName(), "-metrics-") {
+				continue
+			}
+			m, err := mapper.RESTMapping(o.GroupVersionKind().GroupKind(), o.GroupVersionKind().Version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := dyn.Resource(m.Resource).Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: "chart-test", Force: true}); err != nil {
+				t.Fatalf("creating %s: %v", key(o), err)
+			}
+			created = append(created, o)
+		}
+		if len(created) != 4 {
+			t.Fatalf("created %d metrics ClusterRoles and bindings, want 4", len(created))
+		}
+
+		for _, c := range []struct {
+			spec authorizationv1.SubjectAccessReviewSpec
+			res  *authorizationv1.ResourceAttributes
+			non  *authorizationv1.NonResourceAttributes
+			want bool
+		}{
+			{operator, tokenReviews, nil, true},
+			{operator, accessReviews, nil, true},
+			{prometheus, nil, metrics, true},
+			{group, nil, metrics, true},
+			{other, nil, metrics, false},
+			{prometheus, tokenReviews, nil, false},
+			{operator, &authorizationv1.ResourceAttributes{Group: "authentication.k8s.io", Resource: "tokenreviews", Verb: "list"}, nil, false},
+		} {
+			// The authorizer learns of new bindings from a watch: wait
+			// for the allowed ones, then check the denied ones.
+			deadline := time.Now().Add(10 * time.Second)
+			got := allowed(ctx, t, cs, c.spec, c.res, c.non)
+			for c.want && !got && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+				got = allowed(ctx, t, cs, c.spec, c.res, c.non)
+			}
+			if got != c.want {
+				t.Errorf("%s may %s: %v, want %v", c.spec.User, attributes(c.res, c.non), got, c.want)
+			}
+		}
+	})
+}
+
+// serviceAccountUser is how the apiserver authenticates a ServiceAccount's
+// token.
+func serviceAccountUser(ns, name string) authorizationv1.SubjectAccessReviewSpec {
+	return authorizationv1.SubjectAccessReviewSpec{
+		User:   "system:serviceaccount:" + ns + ":" + name,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+	}
+}
+
+// attributes describes a SubjectAccessReview's question.
+func attributes(res *authorizationv1.ResourceAttributes, non *authorizationv1.NonResourceAttributes) string {
+	if non != nil {
+		return non.Verb + " " + non.Path
+	}
+	return res.Verb + " " + res.Group + "/" + res.Resource
+}
+
+// allowed asks the apiserver with a SubjectAccessReview.
+func allowed(ctx context.Context, t *testing.T, cs kubernetes.Interface, spec authorizationv1.SubjectAccessReviewSpec, res *authorizationv1.ResourceAttributes, non *authorizationv1.NonResourceAttributes) bool {
+	t.Helper()
+	spec.ResourceAttributes, spec.NonResourceAttributes = res, non
+	sar, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("SubjectAccessReview: %v", err)
+	}
+	return sar.Status.Allowed
 }
 
 var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}

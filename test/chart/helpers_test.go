@@ -117,7 +117,31 @@ logLevel: debug
 crds:
   keep: false
 `},
+	{name: "secure-metrics", values: secureMetricsValues},
+	{name: "secure-metrics-self-signed", values: `
+watchNamespaces: [tenant-a]
+serviceMonitor:
+  enabled: true
+metrics:
+  secure: true
+`},
 }
+
+// secureMetricsValues switch on the authenticated HTTPS metrics endpoint
+// with a cert-manager certificate and two readers.
+const secureMetricsValues = `
+serviceMonitor:
+  enabled: true
+metrics:
+  secure: true
+  tlsSecretName: clr-operator-metrics-tls
+  readerSubjects:
+    - kind: ServiceAccount
+      name: prometheus-k8s
+      namespace: monitoring
+    - kind: Group
+      name: metrics-readers
+`
 
 // runHelm runs the helm binary with args; stdin is empty.
 func runHelm(t testing.TB, args ...string) (string, error) {

@@ -352,6 +352,8 @@ func TestTemplateOptions(t *testing.T) {
 		if cm.GetLabels()["grafana_dashboard"] != "1" {
 			t.Errorf("dashboard ConfigMap labels %v lack grafana_dashboard: \"1\"", cm.GetLabels())
 		}
+		// metrics.secure is off: a plain HTTP scrape.
+		checkPlainMetrics(t, objs)
 		data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
 		if _, ok := data["clr-overview.json"]; !ok {
 			t.Errorf("dashboard ConfigMap holds %v", keys(data))
@@ -386,7 +388,238 @@ func TestTemplateOptions(t *testing.T) {
 				t.Errorf("default values render %d %s", n, kind)
 			}
 		}
+		checkPlainMetrics(t, objs)
 	})
+
+	t.Run("secure-metrics", func(t *testing.T) {
+		objs := render(t, byName["secure-metrics"].values)
+		dep := one(t, objs, "Deployment", "clr-operator")
+		checkRestricted(t, dep)
+		args := stringSlice(container(t, dep, "manager")["args"])
+		for _, want := range []string{"--metrics-bind-address=:8080", "--metrics-secure", "--metrics-cert-dir=" + metricsCertDir} {
+			if !slices.Contains(args, want) {
+				t.Errorf("manager args %v lack %s", args, want)
+			}
+		}
+		checkMetricsTLSVolume(t, dep, "clr-operator-metrics-tls")
+		checkMetricsAuthRBAC(t, objs, "clr-operator", "clr-operator")
+		crb := one(t, objs, "ClusterRoleBinding", "clr-operator-metrics-reader")
+		checkRoleRef(t, crb, "clr-operator-metrics-reader")
+		wantSubjects := []any{
+			map[string]any{"kind": "ServiceAccount", "name": "prometheus-k8s", "namespace": "monitoring"},
+			map[string]any{"kind": "Group", "name": "metrics-readers", "apiGroup": "rbac.authorization.k8s.io"},
+		}
+		if got, _, _ := unstructured.NestedSlice(crb.Object, "subjects"); !reflect.DeepEqual(normalize(got), normalize(wantSubjects)) {
+			t.Errorf("metrics-reader ClusterRoleBinding subjects = %v, want %v", got, wantSubjects)
+		}
+
+		ep := serviceMonitorEndpoint(t, objs)
+		svc := one(t, objs, "Service", "clr-operator-metrics")
+		checkSecureEndpoint(t, ep)
+		wantTLS := map[string]any{
+			"ca":         map[string]any{"secret": map[string]any{"name": "clr-operator-metrics-tls", "key": "ca.crt"}},
+			"serverName": svc.GetName() + "." + releaseNS + ".svc",
+		}
+		if got := ep["tlsConfig"]; !reflect.DeepEqual(normalize(got), normalize(wantTLS)) {
+			t.Errorf("ServiceMonitor tlsConfig = %v, want %v", got, wantTLS)
+		}
+	})
+
+	t.Run("secure-metrics-self-signed", func(t *testing.T) {
+		// Namespaced mode, no certificate Secret, no readers.
+		objs := render(t, byName["secure-metrics-self-signed"].values)
+		dep := one(t, objs, "Deployment", "clr-operator")
+		checkRestricted(t, dep)
+		args := stringSlice(container(t, dep, "manager")["args"])
+		if !slices.Contains(args, "--metrics-secure") {
+			t.Errorf("manager args %v lack --metrics-secure", args)
+		}
+		for _, a := range args {
+			if strings.HasPrefix(a, "--metrics-cert-dir") {
+				t.Errorf("without metrics.tlsSecretName the manager gets %s", a)
+			}
+		}
+		checkNoMetricsTLSVolume(t, dep)
+		checkMetricsAuthRBAC(t, objs, "clr-operator", "clr-operator")
+		for _, o := range find(objs, "ClusterRoleBinding") {
+			if o.GetName() == "clr-operator-metrics-reader" {
+				t.Error("empty metrics.readerSubjects renders a metrics-reader ClusterRoleBinding")
+			}
+		}
+		ep := serviceMonitorEndpoint(t, objs)
+		checkSecureEndpoint(t, ep)
+		if got, want := ep["tlsConfig"], map[string]any{"insecureSkipVerify": true}; !reflect.DeepEqual(got, any(want)) {
+			t.Errorf("ServiceMonitor tlsConfig with a self-signed certificate = %v, want %v", got, want)
+		}
+	})
+
+	t.Run("secure-metrics-names", func(t *testing.T) {
+		// The names follow fullnameOverride and serviceAccount.name.
+		objs := render(t, "fullnameOverride: op\nserviceAccount: {name: op-sa}\nserviceMonitor: {enabled: true}\nmetrics: {secure: true, tlsSecretName: op-tls}\n")
+		checkMetricsAuthRBAC(t, objs, "op", "op-sa")
+		dep := one(t, objs, "Deployment", "op")
+		checkMetricsTLSVolume(t, dep, "op-tls")
+		svc := one(t, objs, "Service", "op-metrics")
+		tls, _ := serviceMonitorEndpoint(t, objs)["tlsConfig"].(map[string]any)
+		if got, want := tls["serverName"], svc.GetName()+"."+releaseNS+".svc"; got != want {
+			t.Errorf("ServiceMonitor serverName = %v, want %s", got, want)
+		}
+	})
+
+	t.Run("secure-metrics-without-rbac", func(t *testing.T) {
+		objs := render(t, "rbac: {create: false}\nmetrics: {secure: true, readerSubjects: [{kind: User, name: alice}]}\n")
+		if args := stringSlice(container(t, one(t, objs, "Deployment", "clr-operator"), "manager")["args"]); !slices.Contains(args, "--metrics-secure") {
+			t.Errorf("manager args %v lack --metrics-secure", args)
+		}
+		for _, o := range objs {
+			if strings.Contains(o.GetName(), "-metrics-") {
+				t.Errorf("rbac.create=false renders %s", key(o))
+			}
+		}
+	})
+}
+
+// metricsCertDir is where the chart mounts metrics.tlsSecretName.
+const metricsCertDir = "/etc/clr-operator/metrics-tls"
+
+// checkPlainMetrics asserts that nothing of metrics.secure is rendered.
+func checkPlainMetrics(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	dep := one(t, objs, "Deployment", "clr-operator")
+	for _, a := range stringSlice(container(t, dep, "manager")["args"]) {
+		if strings.HasPrefix(a, "--metrics-secure") || strings.HasPrefix(a, "--metrics-cert-dir") {
+			t.Errorf("plain metrics pass %s", a)
+		}
+	}
+	checkNoMetricsTLSVolume(t, dep)
+	for _, o := range objs {
+		if strings.Contains(o.GetName(), "-metrics-auth") || strings.Contains(o.GetName(), "-metrics-reader") {
+			t.Errorf("plain metrics render %s", key(o))
+		}
+	}
+	for _, sm := range find(objs, "ServiceMonitor") {
+		ep := serviceMonitorEndpoint(t, []*unstructured.Unstructured{sm})
+		for _, f := range []string{"scheme", "bearerTokenFile", "tlsConfig"} {
+			if v, ok := ep[f]; ok {
+				t.Errorf("ServiceMonitor of plain metrics sets %s: %v", f, v)
+			}
+		}
+	}
+}
+
+// checkNoMetricsTLSVolume asserts the pod mounts no certificate.
+func checkNoMetricsTLSVolume(t *testing.T, dep *unstructured.Unstructured) {
+	t.Helper()
+	if v, ok, _ := unstructured.NestedFieldNoCopy(dep.Object, "spec", "template", "spec", "volumes"); ok {
+		t.Errorf("pod volumes = %v, want none", v)
+	}
+	if v, ok := container(t, dep, "manager")["volumeMounts"]; ok {
+		t.Errorf("manager volumeMounts = %v, want none", v)
+	}
+	if v, ok, _ := unstructured.NestedFieldNoCopy(dep.Object, "spec", "template", "spec", "securityContext", "fsGroup"); ok {
+		t.Errorf("pod fsGroup = %v without a mounted Secret", v)
+	}
+}
+
+// checkMetricsTLSVolume asserts that the Secret is mounted read-only at
+// metricsCertDir, readable by the operator's group only.
+func checkMetricsTLSVolume(t *testing.T, dep *unstructured.Unstructured, secret string) {
+	t.Helper()
+	volumes, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "volumes")
+	if len(volumes) != 1 {
+		t.Fatalf("pod volumes = %v, want the metrics certificate only", volumes)
+	}
+	vol := volumes[0].(map[string]any)
+	wantVol := map[string]any{"name": "metrics-tls", "secret": map[string]any{
+		"secretName":  secret,
+		"defaultMode": 0o440,
+		"items": []any{
+			map[string]any{"key": "tls.crt", "path": "tls.crt"},
+			map[string]any{"key": "tls.key", "path": "tls.key"},
+		},
+	}}
+	if !reflect.DeepEqual(normalize(vol), normalize(wantVol)) {
+		t.Errorf("metrics certificate volume = %v, want %v", vol, wantVol)
+	}
+	mounts, _ := container(t, dep, "manager")["volumeMounts"].([]any)
+	wantMounts := []any{map[string]any{"name": "metrics-tls", "mountPath": metricsCertDir, "readOnly": true}}
+	if !reflect.DeepEqual(normalize(mounts), normalize(wantMounts)) {
+		t.Errorf("manager volumeMounts = %v, want %v", mounts, wantMounts)
+	}
+	// The files are root-owned with mode 0440: the operator (65532) reads
+	// them through the pod's fsGroup.
+	pod, _, _ := unstructured.NestedMap(dep.Object, "spec", "template", "spec")
+	user, _, _ := unstructured.NestedFieldNoCopy(pod, "securityContext", "runAsUser")
+	group, _, _ := unstructured.NestedFieldNoCopy(pod, "securityContext", "fsGroup")
+	if normalize(group) != normalize(user) || group == nil {
+		t.Errorf("pod fsGroup = %v, want the operator's user %v", group, user)
+	}
+}
+
+// checkMetricsAuthRBAC asserts the ClusterRoles of metrics.secure, for a
+// release of full name fullname with the operator's ServiceAccount sa.
+func checkMetricsAuthRBAC(t *testing.T, objs []*unstructured.Unstructured, fullname, sa string) {
+	t.Helper()
+	auth := one(t, objs, "ClusterRole", fullname+"-metrics-auth")
+	rules, _, _ := unstructured.NestedSlice(auth.Object, "rules")
+	want := map[string]bool{
+		"authentication.k8s.io/tokenreviews create":        true,
+		"authorization.k8s.io/subjectaccessreviews create": true,
+	}
+	if got := permissions(rules); !reflect.DeepEqual(got, want) {
+		t.Errorf("metrics-auth ClusterRole grants %v, want %v", keys(got), keys(want))
+	}
+	crb := one(t, objs, "ClusterRoleBinding", fullname+"-metrics-auth")
+	checkRoleRef(t, crb, fullname+"-metrics-auth")
+	wantSubjects := []any{map[string]any{"kind": "ServiceAccount", "name": sa, "namespace": releaseNS}}
+	if got, _, _ := unstructured.NestedSlice(crb.Object, "subjects"); !reflect.DeepEqual(got, wantSubjects) {
+		t.Errorf("metrics-auth ClusterRoleBinding subjects = %v, want %v", got, wantSubjects)
+	}
+
+	reader := one(t, objs, "ClusterRole", fullname+"-metrics-reader")
+	wantRules := []any{map[string]any{"nonResourceURLs": []any{"/metrics"}, "verbs": []any{"get"}}}
+	if got, _, _ := unstructured.NestedSlice(reader.Object, "rules"); !reflect.DeepEqual(got, wantRules) {
+		t.Errorf("metrics-reader ClusterRole rules = %v, want %v", got, wantRules)
+	}
+}
+
+func checkRoleRef(t *testing.T, binding *unstructured.Unstructured, clusterRole string) {
+	t.Helper()
+	ref, _, _ := unstructured.NestedStringMap(binding.Object, "roleRef")
+	want := map[string]string{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": clusterRole}
+	if !reflect.DeepEqual(ref, want) {
+		t.Errorf("%s roleRef = %v, want %v", key(binding), ref, want)
+	}
+}
+
+// serviceMonitorEndpoint returns the single endpoint of the single
+// ServiceMonitor among objs.
+func serviceMonitorEndpoint(t *testing.T, objs []*unstructured.Unstructured) map[string]any {
+	t.Helper()
+	sms := find(objs, "ServiceMonitor")
+	if len(sms) != 1 {
+		t.Fatalf("%d ServiceMonitors rendered, want 1", len(sms))
+	}
+	eps, _, _ := unstructured.NestedSlice(sms[0].Object, "spec", "endpoints")
+	if len(eps) != 1 {
+		t.Fatalf("ServiceMonitor endpoints = %v, want 1", eps)
+	}
+	return eps[0].(map[string]any)
+}
+
+// checkSecureEndpoint asserts that Prometheus scrapes over HTTPS with its
+// ServiceAccount token.
+func checkSecureEndpoint(t *testing.T, ep map[string]any) {
+	t.Helper()
+	if ep["port"] != "metrics" || ep["path"] != "/metrics" {
+		t.Errorf("ServiceMonitor endpoint scrapes port %v path %v", ep["port"], ep["path"])
+	}
+	if ep["scheme"] != "https" {
+		t.Errorf("ServiceMonitor scheme = %v, want https", ep["scheme"])
+	}
+	if got := ep["bearerTokenFile"]; got != "/var/run/secrets/kubernetes.io/serviceaccount/token" {
+		t.Errorf("ServiceMonitor bearerTokenFile = %v", got)
+	}
 }
 
 // alertsOf returns a PrometheusRule's alerting rules by name.

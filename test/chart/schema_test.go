@@ -31,6 +31,14 @@ func TestValuesSchemaRejectsBadValues(t *testing.T) {
 		{"egress without API server CIDRs", "networkPolicy: {enabled: true, egress: {enabled: true}}\n", "apiServerCIDRs"},
 		{"bad CIDR", "networkPolicy: {egress: {apiServerCIDRs: [10.0.0.1]}}\n", "apiServerCIDRs"},
 		{"dashboard label not a string", "dashboard: {labels: {grafana_dashboard: 1}}\n", "grafana_dashboard"},
+		{"metrics.secure not boolean", "metrics: {secure: 'yes'}\n", "/metrics/secure"},
+		{"metrics TLS Secret not a name", "metrics: {secure: true, tlsSecretName: My_Cert}\n", "tlsSecretName"},
+		{"reader subjects not a list", "metrics: {readerSubjects: prometheus-k8s}\n", "readerSubjects"},
+		{"reader subject without name", "metrics: {readerSubjects: [{kind: ServiceAccount, namespace: monitoring}]}\n", "/metrics/readerSubjects/0': missing property 'name'"},
+		{"reader subject of unknown kind", "metrics: {readerSubjects: [{kind: Robot, name: r2}]}\n", "/metrics/readerSubjects/0/kind"},
+		{"reader ServiceAccount without namespace", "metrics: {readerSubjects: [{kind: ServiceAccount, name: prometheus-k8s}]}\n", "missing property 'namespace'"},
+		{"reader User with a namespace", "metrics: {readerSubjects: [{kind: User, name: alice, namespace: monitoring}]}\n", "/metrics/readerSubjects/0/namespace"},
+		{"unknown reader subject key", "metrics: {readerSubjects: [{kind: User, name: alice, apiGroup: x}]}\n", "apiGroup"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

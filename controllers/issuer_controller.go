@@ -195,7 +195,7 @@ func (r *IssuerReconciler) reconcile(ctx context.Context, issuer *clrv1.Issuer) 
 		return outcome{}, 0, fmt.Errorf("reading Secret %s: %w", signingKeySecretName(issuer.Name), secretErr)
 	}
 	if apierrors.IsNotFound(secretErr) {
-		reason, msg := clrv1.ReasonCertificateNotReady, fmt.Sprintf("waiting for cert-manager to issue Certificate %s: %s", cert.Name, certMessage)
+		reason, msg := clrv1.ReasonCertificateNotReady, certificateWaiting(cert.Name, certReason, certMessage)
 		if certReady {
 			reason, msg = clrv1.ReasonSecretMissing, fmt.Sprintf("Certificate %s is Ready but its Secret %s does not exist", cert.Name, signingKeySecretName(issuer.Name))
 		}
@@ -275,7 +275,7 @@ func (r *IssuerReconciler) reconcile(ctx context.Context, issuer *clrv1.Issuer) 
 	if !certReady {
 		// The key in the Secret is published (it is what clr-server signs
 		// with), but the Certificate is being (re)issued.
-		msg := fmt.Sprintf("key %s published; Certificate %s not Ready: %s %s", key.KID, cert.Name, certReason, certMessage)
+		msg := fmt.Sprintf("key %s published; %s", key.KID, certificateWaiting(cert.Name, certReason, certMessage))
 		setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionFalse, clrv1.ReasonCertificateNotReady, msg)
 		return outcome{reason: clrv1.ReasonCertificateNotReady, message: msg}, requeue, nil
 	}

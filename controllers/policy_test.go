@@ -7,6 +7,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -278,5 +279,56 @@ func TestSigningKeyObjects(t *testing.T) {
 	}
 	if len(objs) != 1 || objs[0].(*cmapi.Certificate).Spec.IssuerRef.Kind != "ClusterIssuer" {
 		t.Fatalf("with an issuerRef: want only the Certificate, signed by the ClusterIssuer: %+v", objs)
+	}
+}
+
+// TestCertificateReady: an issuance in progress reads the same from its
+// first step to its last (so it costs no status write per step), while a
+// failure or a broken Ready Certificate carries cert-manager's words.
+func TestCertificateReady(t *testing.T) {
+	cond := func(typ cmapi.CertificateConditionType, status cmmeta.ConditionStatus, reason, msg string, gen int64) cmapi.CertificateCondition {
+		return cmapi.CertificateCondition{Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen}
+	}
+	cert := func(conds ...cmapi.CertificateCondition) *cmapi.Certificate {
+		return &cmapi.Certificate{ObjectMeta: metav1.ObjectMeta{Generation: 2}, Status: cmapi.CertificateStatus{Conditions: conds}}
+	}
+	const waiting = "waiting for cert-manager to issue Certificate k"
+	for _, tc := range []struct {
+		name      string
+		cert      *cmapi.Certificate
+		ready     bool
+		wantInMsg string
+	}{
+		{"not seen yet", cert(), false, waiting},
+		{"issuing, no Secret yet", cert(
+			cond(cmapi.CertificateConditionReady, cmmeta.ConditionFalse, "DoesNotExist", "Issuing certificate as Secret does not exist", 2),
+			cond(cmapi.CertificateConditionIssuing, cmmeta.ConditionTrue, "DoesNotExist", "Issuing certificate as Secret does not exist", 2)), false, waiting},
+		{"Ready for an older spec", cert(cond(cmapi.CertificateConditionReady, cmmeta.ConditionTrue, "Ready", "up to date", 1)), false, waiting},
+		{"failed attempt", cert(
+			cond(cmapi.CertificateConditionReady, cmmeta.ConditionFalse, "DoesNotExist", "Issuing certificate as Secret does not exist", 2),
+			cond(cmapi.CertificateConditionIssuing, cmmeta.ConditionFalse, "Failed", "The certificate request has failed to complete and will be retried: key too weak", 2)),
+			false, "cert-manager has not issued Certificate k: Failed: The certificate request has failed to complete and will be retried: key too weak"},
+		{"issued, then its Secret edited", cert(
+			cond(cmapi.CertificateConditionReady, cmmeta.ConditionFalse, "InvalidKeyPair", "Issuing certificate as Secret contains invalid private key data", 2),
+			cond(cmapi.CertificateConditionIssuing, cmmeta.ConditionFalse, "Issued", "The certificate has been successfully issued", 2)),
+			false, "InvalidKeyPair: Issuing certificate as Secret contains invalid private key data"},
+		{"Ready", cert(cond(cmapi.CertificateConditionReady, cmmeta.ConditionTrue, "Ready", "Certificate is up to date and has not expired", 2)), true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ready, reason, msg := certificateReady(tc.cert)
+			if ready != tc.ready {
+				t.Fatalf("ready = %v, want %v", ready, tc.ready)
+			}
+			if ready {
+				return
+			}
+			got := certificateWaiting("k", reason, msg)
+			if tc.wantInMsg == waiting && got != waiting {
+				t.Errorf("message %q, want exactly %q", got, waiting)
+			}
+			if !strings.Contains(got, tc.wantInMsg) {
+				t.Errorf("message %q does not contain %q", got, tc.wantInMsg)
+			}
+		})
 	}
 }

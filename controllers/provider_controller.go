@@ -630,7 +630,7 @@ func (r *CLRProviderReconciler) reconcileNetwork(ctx context.Context, st *provid
 		// depend on its certificate; cert-manager retries on its own.
 		if ready, reason, msg := certificateReady(cert); !ready {
 			return stepResult{reason: clrv1.ReasonIngressCertificateNotReady,
-				message: fmt.Sprintf("cert-manager has not issued the Ingress TLS Certificate %s (Secret %s) yet: %s", certName.Name, certName.Name, strings.TrimSpace(reason+" "+msg))}, nil
+				message: "Ingress TLS: " + certificateWaiting(certName.Name, reason, msg)}, nil
 		}
 	}
 	return stepResult{ok: true, reason: clrv1.ReasonSucceeded, message: fmt.Sprintf("Service and Ingress for %s in place", p.Spec.Hostname)}, nil

@@ -38,6 +38,8 @@ func TestValuesSchemaRejectsBadValues(t *testing.T) {
 		{"reader subject of unknown kind", "metrics: {readerSubjects: [{kind: Robot, name: r2}]}\n", "/metrics/readerSubjects/0/kind"},
 		{"reader ServiceAccount without namespace", "metrics: {readerSubjects: [{kind: ServiceAccount, name: prometheus-k8s}]}\n", "missing property 'namespace'"},
 		{"reader User with a namespace", "metrics: {readerSubjects: [{kind: User, name: alice, namespace: monitoring}]}\n", "/metrics/readerSubjects/0/namespace"},
+		{"metrics TLS Secret without secure", "metrics: {tlsSecretName: clr-operator-metrics-tls}\n", "/metrics/secure"},
+		{"reader subjects without secure", "metrics: {readerSubjects: [{kind: Group, name: metrics-readers}]}\n", "/metrics/secure"},
 		{"unknown reader subject key", "metrics: {readerSubjects: [{kind: User, name: alice, apiGroup: x}]}\n", "apiGroup"},
 	}
 	for _, tc := range cases {

@@ -106,7 +106,9 @@ const (
 	// ReasonIngressCertificateNotReady: the cert-manager Certificate the
 	// operator requested for the Ingress (spec.ingress.tls.issuerRef) is not
 	// Ready yet, so the Ingress would serve no or an expired certificate;
-	// the message carries cert-manager's reason.
+	// the message carries cert-manager's reason when it reported a failure
+	// (while an issuance runs it only says it waits: the Certificate and its
+	// CertificateRequest tell why).
 	ReasonIngressCertificateNotReady = "IngressCertificateNotReady"
 )
 

@@ -16,6 +16,8 @@
 // (pkg/controller.NewContextFactory) asks the apiserver first and, when APF
 // answers, as it does on every apiserver since 1.20 and on the test one,
 // turns client-side limiting off and lets APF protect the apiserver.
+// --feature-gates=ServerSideApply=true made issuance slower, not faster
+// (1,000 keys in 61.6 s against 50.4 s with the defaults).
 package main
 
 import (
@@ -47,6 +49,7 @@ import (
 	"github.com/cert-manager/cert-manager/pkg/controller/clusterissuers"
 	"github.com/cert-manager/cert-manager/pkg/controller/issuers"
 	logf "github.com/cert-manager/cert-manager/pkg/logs"
+	utilfeature "github.com/cert-manager/cert-manager/pkg/util/feature"
 
 	// The issuer implementations register themselves with pkg/issuer; the
 	// issuers controllers look them up by type when checking readiness.
@@ -84,8 +87,15 @@ func main() {
 		"first retry delay after a failed CertificateRequest (upstream: 1h; short for tests)")
 	maxBackoff := flag.Duration("certificate-request-maximum-backoff", time.Minute,
 		"largest retry delay after failed CertificateRequests (upstream: 32h)")
+	featureGates := flag.String("feature-gates", "", "cert-manager feature gates, as upstream's --feature-gates (e.g. ServerSideApply=true); its defaults otherwise")
 	flag.Parse()
 
+	if *featureGates != "" {
+		if err := utilfeature.DefaultMutableFeatureGate.Set(*featureGates); err != nil {
+			fmt.Fprintln(os.Stderr, "cert-manager-controller: --feature-gates:", err)
+			os.Exit(2)
+		}
+	}
 	o.kubeconfig, o.namespace, o.clusterResourceNamespace = *kubeconfig, *namespace, *clusterResourceNamespace
 	o.minBackoff, o.maxBackoff = *minBackoff, *maxBackoff
 	if err := run(o); err != nil {

@@ -45,6 +45,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1162,8 +1163,13 @@ func triggerRenewal(ctx context.Context, c client.Client, ns, name string) error
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, cert); err != nil {
 		return err
 	}
+	// As `cmctl renew` does: an Issuing condition, replacing one there
+	// (cert-manager leaves Issuing=False behind after a failed attempt).
 	now := metav1.Now()
-	cert.Status.Conditions = append(cert.Status.Conditions, cmapi.CertificateCondition{
+	conds := slices.DeleteFunc(slices.Clone(cert.Status.Conditions), func(c cmapi.CertificateCondition) bool {
+		return c.Type == cmapi.CertificateConditionIssuing
+	})
+	cert.Status.Conditions = append(conds, cmapi.CertificateCondition{
 		Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue, Reason: "ManuallyTriggered",
 		Message: "scale benchmark rotation", LastTransitionTime: &now, ObservedGeneration: cert.Generation,
 	})

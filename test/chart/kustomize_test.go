@@ -2,6 +2,9 @@ package chart
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -99,5 +102,26 @@ func TestKustomizeMatchesChart(t *testing.T) {
 		if cm.GetLabels()["grafana_dashboard"] != "1" {
 			t.Errorf("kustomize dashboard ConfigMap labels %v", cm.GetLabels())
 		}
+	})
+	t.Run("secure-metrics", func(t *testing.T) {
+		// The ready-made overlay: config/default with the component.
+		kust := kustomize(t, "config/secure-metrics")
+		compareSets(t, kust, render(t, "metrics: {secure: true}\n"), "Namespace")
+	})
+	t.Run("secure-metrics-with-prometheus", func(t *testing.T) {
+		// The component over config/default and config/prometheus, from an
+		// overlay of the user's own (kustomize takes relative paths only).
+		dir := t.TempDir()
+		config, err := filepath.Rel(dir, filepath.Join(repoRoot(t), "config"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		overlay := fmt.Sprintf("resources: [%[1]s/default, %[1]s/prometheus]\ncomponents: [%[1]s/components/secure-metrics]\n", config)
+		if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(overlay), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		kust := kustomize(t, dir)
+		helm := render(t, "metrics: {secure: true}\nserviceMonitor: {enabled: true}\nprometheusRule: {enabled: true}\ndashboard: {enabled: true}\n")
+		compareSets(t, kust, helm, "Namespace")
 	})
 }

@@ -17,7 +17,7 @@
 // answers, as it does on every apiserver since 1.20 and on the test one,
 // turns client-side limiting off and lets APF protect the apiserver.
 // --feature-gates=ServerSideApply=true made issuance slower, not faster
-// (1,000 keys in 61.6 s against 50.4 s with the defaults).
+// (1,000 keys in 51.6 s against 46.1 s with the defaults, back to back).
 package main
 
 import (

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -196,11 +197,22 @@ func (r *IssuerReconciler) reconcile(ctx context.Context, issuer *clrv1.Issuer) 
 	}
 	if apierrors.IsNotFound(secretErr) {
 		reason, msg := clrv1.ReasonCertificateNotReady, certificateWaiting(cert.Name, certReason, certMessage)
+		var requeue time.Duration
+		if !certReady && certReason == "" && issuer.Spec.Signing.IssuerRef != nil {
+			problem, after, err := checkIssuerRef(ctx, r.APIReader, issuer.Namespace, current, certManagerIssuerRef(issuer), r.now())
+			if err != nil {
+				return outcome{}, 0, err
+			}
+			requeue = after
+			if problem != "" {
+				msg = fmt.Sprintf("%s: %s (spec.signing.issuerRef)", msg, problem)
+			}
+		}
 		if certReady {
 			reason, msg = clrv1.ReasonSecretMissing, fmt.Sprintf("Certificate %s is Ready but its Secret %s does not exist", cert.Name, signingKeySecretName(issuer.Name))
 		}
 		setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionFalse, reason, msg)
-		return outcome{reason: reason, message: msg}, 0, nil
+		return outcome{reason: reason, message: msg}, requeue, nil
 	}
 
 	if err := r.ownKeySecret(ctx, issuer, secret); err != nil {
@@ -303,6 +315,35 @@ func (r *IssuerReconciler) setIssuerID(ctx context.Context, issuer *clrv1.Issuer
 		issuer.Status.IssuerID = didWeb(items[0].Spec.Hostname, items[0].Spec.PathPrefix, issuer.Name)
 	}
 	return nil
+}
+
+// checkIssuerRef tells, for a Certificate that cert-manager has been
+// issuing for issuerRefGrace, what is wrong with the namespaced
+// cert-manager Issuer ref it waits on (issuerRefProblem); before that it
+// returns when to look (the issuance may well finish first). The Issuer is
+// read from the apiserver: the cache holds only the operator's own
+// cert-manager Issuers. A ClusterIssuer or an external issuer is not
+// checked: reading those needs cluster-wide or third-party RBAC that the
+// operator does not ask for.
+func checkIssuerRef(ctx context.Context, reader ctrl.Reader, namespace string, cert *cmapi.Certificate, ref cmmeta.IssuerReference, now time.Time) (problem string, after time.Duration, err error) {
+	if ref.Group != "cert-manager.io" || ref.Kind != cmapi.IssuerKind {
+		return "", 0, nil
+	}
+	issuing, ok := issuingFor(cert, now)
+	if !ok {
+		return "", 0, nil
+	}
+	if issuing < issuerRefGrace {
+		return "", issuerRefGrace - issuing, nil
+	}
+	found := &cmapi.Issuer{}
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, found); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return "", 0, fmt.Errorf("reading cert-manager Issuer %s: %w", ref.Name, err)
+		}
+		found = nil
+	}
+	return issuerRefProblem(ref, namespace, found), 0, nil
 }
 
 // applyOwned sets the Issuer as controller owner of a child and applies it.

@@ -225,6 +225,42 @@ func certificateWaiting(name, reason, message string) string {
 	return fmt.Sprintf("cert-manager has not issued Certificate %s: %s", name, strings.TrimSpace(reason+": "+message))
 }
 
+// issuerRefGrace is how long an issuance runs before the operator looks
+// at the cert-manager Issuer it waits on: a healthy one signs well within
+// it, so a normal issuance costs no read.
+const issuerRefGrace = 5 * time.Second
+
+// issuingFor is how long cert-manager has been issuing the Certificate
+// (its Issuing condition True) at now; ok is false when it is not issuing.
+func issuingFor(cert *cmapi.Certificate, now time.Time) (d time.Duration, ok bool) {
+	for _, c := range cert.Status.Conditions {
+		if c.Type == cmapi.CertificateConditionIssuing && c.Status == cmmeta.ConditionTrue && c.LastTransitionTime != nil {
+			return now.Sub(c.LastTransitionTime.Time), true
+		}
+	}
+	return 0, false
+}
+
+// issuerRefProblem says why a namespaced cert-manager Issuer that a
+// Certificate references cannot sign it yet: it does not exist (found is
+// nil), or it is not Ready. Empty when it is Ready. cert-manager says this
+// only on the CertificateRequest, which platform engineers rarely look at;
+// a typo in spec.signing.issuerRef would otherwise read as "waiting".
+func issuerRefProblem(ref cmmeta.IssuerReference, namespace string, found *cmapi.Issuer) string {
+	if found == nil {
+		return fmt.Sprintf("cert-manager Issuer %q does not exist in namespace %s", ref.Name, namespace)
+	}
+	for _, c := range found.Status.Conditions {
+		if c.Type == cmapi.IssuerConditionReady {
+			if c.Status == cmmeta.ConditionTrue {
+				return ""
+			}
+			return fmt.Sprintf("cert-manager Issuer %q is not Ready: %s", ref.Name, strings.TrimSpace(c.Reason+": "+c.Message))
+		}
+	}
+	return fmt.Sprintf("cert-manager Issuer %q has not reported Ready yet", ref.Name)
+}
+
 // keyError is a key Secret that cannot be used, with the condition reason.
 type keyError struct {
 	reason string

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -255,4 +256,50 @@ func TestIssuerRotationKeepsRetiredKey(t *testing.T) {
 		err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "rotating-signing-key"}, &corev1.Secret{})
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})
+}
+
+// TestIssuerWithMissingCertManagerIssuer: spec.signing.issuerRef names a
+// cert-manager Issuer that does not exist (a typo, or not created yet).
+// cert-manager only says so on the CertificateRequest; once cert-manager
+// has been issuing for a few seconds (issuerRefGrace) the Issuer's own
+// status names the missing issuer and the field, and the Issuer becomes
+// Ready, with no help, once the cert-manager Issuer is created.
+func TestIssuerWithMissingCertManagerIssuer(t *testing.T) {
+	needEnv(t)
+	ns := newNamespace(t, nil)
+	is := newIssuer(ns, "consortium-signed", clrv1.KeyAlgorithmEd25519)
+	is.Spec.Signing.IssuerRef = &clrv1.CertManagerIssuerReference{Name: "consortium-ca"}
+	if err := k8s.Create(ctx, is); err != nil {
+		t.Fatal(err)
+	}
+	want := `cert-manager Issuer "consortium-ca" does not exist in namespace ` + ns
+	eventually(t, 60*time.Second, "KeyReady False naming the missing cert-manager Issuer", func() (bool, string) {
+		got := &clrv1.Issuer{}
+		if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: is.Name}, got); err != nil {
+			return false, err.Error()
+		}
+		c := clrv1.FindCondition(got, clrv1.ConditionKeyReady)
+		if c == nil {
+			return false, "no KeyReady condition"
+		}
+		return c.Status == metav1.ConditionFalse && c.Reason == clrv1.ReasonCertificateNotReady &&
+			strings.Contains(c.Message, want) && strings.Contains(c.Message, "spec.signing.issuerRef"), c.Reason + ": " + c.Message
+	})
+	got := &clrv1.Issuer{}
+	if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: is.Name}, got); err != nil {
+		t.Fatal(err)
+	}
+	// Waiting on a cert-manager Issuer is progress, not a stall: creating
+	// it is enough.
+	checkKstatus(t, got, got.Generation, got.Status.ObservedGeneration, "InProgress")
+
+	ca := &cmapi.Issuer{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "consortium-ca"},
+		Spec: cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{SelfSigned: &cmapi.SelfSignedIssuer{}}}}
+	if err := k8s.Create(ctx, ca); err != nil {
+		t.Fatal(err)
+	}
+	ready := waitIssuerReady(t, ns, is.Name)
+	if ready.Status.CurrentKey == nil {
+		t.Fatal("Ready without a current key")
+	}
 }

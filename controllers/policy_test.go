@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	clrv1 "github.com/learnerrecords/clr-operator/api/v1alpha1"
 	"github.com/learnerrecords/clr-operator/internal/serverconfig"
@@ -330,5 +333,69 @@ func TestCertificateReady(t *testing.T) {
 				t.Errorf("message %q does not contain %q", got, tc.wantInMsg)
 			}
 		})
+	}
+}
+
+func TestIssuerRefProblem(t *testing.T) {
+	ref := cmmeta.IssuerReference{Name: "ca", Kind: "Issuer", Group: "cert-manager.io"}
+	issuer := func(conds ...cmapi.IssuerCondition) *cmapi.Issuer {
+		return &cmapi.Issuer{Status: cmapi.IssuerStatus{Conditions: conds}}
+	}
+	for _, tc := range []struct {
+		name  string
+		found *cmapi.Issuer
+		want  string // "" for no problem
+	}{
+		{"missing", nil, `cert-manager Issuer "ca" does not exist in namespace tenant`},
+		{"no status yet", issuer(), `cert-manager Issuer "ca" has not reported Ready yet`},
+		{"not Ready", issuer(cmapi.IssuerCondition{Type: cmapi.IssuerConditionReady, Status: cmmeta.ConditionFalse, Reason: "ErrGetKeyPair", Message: `secret "ca-key" not found`}),
+			`cert-manager Issuer "ca" is not Ready: ErrGetKeyPair: secret "ca-key" not found`},
+		{"Ready", issuer(cmapi.IssuerCondition{Type: cmapi.IssuerConditionReady, Status: cmmeta.ConditionTrue, Reason: "KeyPairVerified"}), ""},
+	} {
+		if got := issuerRefProblem(ref, "tenant", tc.found); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// countingReader counts the reads that reach the fake apiserver.
+type countingReader struct {
+	client.Reader
+	gets int
+}
+
+func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.gets++
+	return c.Reader.Get(ctx, key, obj, opts...)
+}
+
+// TestCheckIssuerRefGrace: a fresh issuance costs no read and asks to be
+// looked at again when the grace ends; a long one reads the Issuer once; a
+// ClusterIssuer is never read.
+func TestCheckIssuerRefGrace(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	issuing := func(since time.Duration) *cmapi.Certificate {
+		at := metav1.NewTime(now.Add(-since))
+		return &cmapi.Certificate{Status: cmapi.CertificateStatus{Conditions: []cmapi.CertificateCondition{
+			{Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue, LastTransitionTime: &at}}}}
+	}
+	ref := cmmeta.IssuerReference{Name: "ca", Kind: "Issuer", Group: "cert-manager.io"}
+	r := &countingReader{Reader: fake.NewClientBuilder().WithScheme(NewScheme()).Build()}
+
+	problem, after, err := checkIssuerRef(context.Background(), r, "tenant", issuing(2*time.Second), ref, now)
+	if err != nil || problem != "" || after != issuerRefGrace-2*time.Second || r.gets != 0 {
+		t.Errorf("2 s into an issuance: %q, after %s, err %v, %d reads; want nothing yet, after %s, no read", problem, after, err, r.gets, issuerRefGrace-2*time.Second)
+	}
+	problem, after, err = checkIssuerRef(context.Background(), r, "tenant", &cmapi.Certificate{}, ref, now)
+	if err != nil || problem != "" || after != 0 || r.gets != 0 {
+		t.Errorf("not issuing: %q, after %s, err %v, %d reads; want nothing", problem, after, err, r.gets)
+	}
+	problem, after, err = checkIssuerRef(context.Background(), r, "tenant", issuing(time.Minute), ref, now)
+	if err != nil || !strings.Contains(problem, `"ca" does not exist in namespace tenant`) || after != 0 || r.gets != 1 {
+		t.Errorf("a minute into an issuance: %q, after %s, err %v, %d reads; want the missing issuer, one read", problem, after, err, r.gets)
+	}
+	cluster := cmmeta.IssuerReference{Name: "letsencrypt", Kind: "ClusterIssuer", Group: "cert-manager.io"}
+	if problem, _, err := checkIssuerRef(context.Background(), r, "tenant", issuing(time.Minute), cluster, now); err != nil || problem != "" || r.gets != 1 {
+		t.Errorf("ClusterIssuer: %q, err %v, %d reads; want no read", problem, err, r.gets)
 	}
 }

@@ -629,8 +629,19 @@ func (r *CLRProviderReconciler) reconcileNetwork(ctx context.Context, st *provid
 		// Not a stop: the Ingress is in place and the later steps do not
 		// depend on its certificate; cert-manager retries on its own.
 		if ready, reason, msg := certificateReady(cert); !ready {
-			return stepResult{reason: clrv1.ReasonIngressCertificateNotReady,
-				message: "Ingress TLS: " + certificateWaiting(certName.Name, reason, msg)}, nil
+			message := "Ingress TLS: " + certificateWaiting(certName.Name, reason, msg)
+			var requeue time.Duration
+			if reason == "" {
+				problem, after, err := checkIssuerRef(ctx, r.APIReader, p.Namespace, cert, buildTLSCertificate(p).Spec.IssuerRef, r.now())
+				if err != nil {
+					return stepResult{}, err
+				}
+				requeue = after
+				if problem != "" {
+					message += ": " + problem + " (spec.ingress.tls.issuerRef)"
+				}
+			}
+			return stepResult{reason: clrv1.ReasonIngressCertificateNotReady, message: message, requeueAfter: requeue}, nil
 		}
 	}
 	return stepResult{ok: true, reason: clrv1.ReasonSucceeded, message: fmt.Sprintf("Service and Ingress for %s in place", p.Spec.Hostname)}, nil

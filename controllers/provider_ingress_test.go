@@ -67,14 +67,18 @@ func TestProviderIngressCertificateFromCertManager(t *testing.T) {
 	}
 
 	// The cert-manager Issuer does not exist yet: the Certificate cannot be
-	// issued, while everything else becomes ready.
-	eventually(t, 90*time.Second, "NetworkReady False IngressCertificateNotReady with the workload ready", func() (bool, string) {
+	// issued, while everything else becomes ready. Once cert-manager has
+	// been issuing for a few seconds (issuerRefGrace), the message names
+	// the missing issuer, with no event to wake the provider but its own
+	// requeue.
+	eventually(t, 90*time.Second, "NetworkReady False IngressCertificateNotReady naming the missing issuer, with the workload ready", func() (bool, string) {
 		p, net := providerCondition(t, ns, "portal", clrv1.ConditionNetworkReady)
 		wl := clrv1.FindCondition(p, clrv1.ConditionWorkloadReady)
 		if net == nil || wl == nil {
 			return false, "conditions not set yet"
 		}
 		return net.Status == metav1.ConditionFalse && net.Reason == clrv1.ReasonIngressCertificateNotReady &&
+				strings.Contains(net.Message, "does not exist") &&
 				wl.Status == metav1.ConditionTrue && net.ObservedGeneration == p.Generation,
 			net.Reason + ": " + net.Message + "; workload " + wl.Reason + ": " + wl.Message
 	})
@@ -83,7 +87,7 @@ func TestProviderIngressCertificateFromCertManager(t *testing.T) {
 	if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != clrv1.ReasonIngressCertificateNotReady {
 		t.Errorf("Ready = %+v, want False with reason %s", ready, clrv1.ReasonIngressCertificateNotReady)
 	}
-	for _, want := range []string{"portal-tls", "cert-manager"} {
+	for _, want := range []string{"portal-tls", `cert-manager Issuer "ingress-ca" does not exist`, "spec.ingress.tls.issuerRef"} {
 		if !strings.Contains(net.Message, want) {
 			t.Errorf("NetworkReady message %q does not mention %q", net.Message, want)
 		}

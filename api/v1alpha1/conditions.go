@@ -71,7 +71,8 @@ const (
 	ReasonReconcileFailed = "ReconcileFailed"
 
 	// ReasonCertificateNotReady: the cert-manager Certificate of a key is not
-	// Ready yet (or its issuer refuses it).
+	// Ready yet (or its issuer refuses it); when spec.signing.issuerRef names
+	// a cert-manager Issuer that is missing or not Ready, the message says so.
 	ReasonCertificateNotReady = "CertificateNotReady"
 	// ReasonSecretMissing: a referenced Secret (or a key in it) is absent.
 	ReasonSecretMissing = "SecretMissing"
@@ -106,8 +107,9 @@ const (
 	// ReasonIngressCertificateNotReady: the cert-manager Certificate the
 	// operator requested for the Ingress (spec.ingress.tls.issuerRef) is not
 	// Ready yet, so the Ingress would serve no or an expired certificate;
-	// the message carries cert-manager's reason when it reported a failure
-	// (while an issuance runs it only says it waits: the Certificate and its
+	// the message carries cert-manager's reason when it reported a failure,
+	// or names the referenced cert-manager Issuer when it is missing or not
+	// Ready (a ClusterIssuer is not checked: the Certificate and its
 	// CertificateRequest tell why).
 	ReasonIngressCertificateNotReady = "IngressCertificateNotReady"
 )

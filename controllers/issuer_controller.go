@@ -56,6 +56,7 @@ type IssuerReconciler struct {
 // +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=issuers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=clr.learnerrecords.io,resources=issuers/status,verbs=get;patch
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificates;issuers,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=cert-manager.io,resources=clusterissuers,verbs=get
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -318,15 +319,26 @@ func (r *IssuerReconciler) setIssuerID(ctx context.Context, issuer *clrv1.Issuer
 }
 
 // checkIssuerRef tells, for a Certificate that cert-manager has been
-// issuing for issuerRefGrace, what is wrong with the namespaced
-// cert-manager Issuer ref it waits on (issuerRefProblem); before that it
-// returns when to look (the issuance may well finish first). The Issuer is
-// read from the apiserver: the cache holds only the operator's own
-// cert-manager Issuers. A ClusterIssuer or an external issuer is not
-// checked: reading those needs cluster-wide or third-party RBAC that the
-// operator does not ask for.
+// issuing for issuerRefGrace, what is wrong with the cert-manager Issuer or
+// ClusterIssuer ref it waits on (issuerRefProblem); before that it returns
+// when to look (the issuance may well finish first). The issuer is read
+// from the apiserver: the cache holds only the operator's own cert-manager
+// Issuers. External issuers (another API group) are not checked, nor is a
+// ClusterIssuer the operator may not read: it then says nothing.
 func checkIssuerRef(ctx context.Context, reader ctrl.Reader, namespace string, cert *cmapi.Certificate, ref cmmeta.IssuerReference, now time.Time) (problem string, after time.Duration, err error) {
-	if ref.Group != "cert-manager.io" || ref.Kind != cmapi.IssuerKind {
+	var issuer ctrl.Object
+	var status *cmapi.IssuerStatus
+	key := types.NamespacedName{Namespace: namespace, Name: ref.Name}
+	switch {
+	case ref.Group != "cert-manager.io":
+		return "", 0, nil
+	case ref.Kind == cmapi.IssuerKind:
+		is := &cmapi.Issuer{}
+		issuer, status = is, &is.Status
+	case ref.Kind == cmapi.ClusterIssuerKind:
+		is := &cmapi.ClusterIssuer{}
+		issuer, status, key.Namespace = is, &is.Status, ""
+	default:
 		return "", 0, nil
 	}
 	issuing, ok := issuingFor(cert, now)
@@ -336,14 +348,17 @@ func checkIssuerRef(ctx context.Context, reader ctrl.Reader, namespace string, c
 	if issuing < issuerRefGrace {
 		return "", issuerRefGrace - issuing, nil
 	}
-	found := &cmapi.Issuer{}
-	if err := reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, found); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return "", 0, fmt.Errorf("reading cert-manager Issuer %s: %w", ref.Name, err)
+	if err := reader.Get(ctx, key, issuer); err != nil {
+		switch {
+		case apierrors.IsNotFound(err):
+			status = nil
+		case apierrors.IsForbidden(err):
+			return "", 0, nil
+		default:
+			return "", 0, fmt.Errorf("reading cert-manager %s %s: %w", ref.Kind, ref.Name, err)
 		}
-		found = nil
 	}
-	return issuerRefProblem(ref, namespace, found), 0, nil
+	return issuerRefProblem(ref, namespace, status), 0, nil
 }
 
 // applyOwned sets the Issuer as controller owner of a child and applies it.

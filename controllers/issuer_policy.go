@@ -241,24 +241,29 @@ func issuingFor(cert *cmapi.Certificate, now time.Time) (d time.Duration, ok boo
 	return 0, false
 }
 
-// issuerRefProblem says why a namespaced cert-manager Issuer that a
-// Certificate references cannot sign it yet: it does not exist (found is
-// nil), or it is not Ready. Empty when it is Ready. cert-manager says this
-// only on the CertificateRequest, which platform engineers rarely look at;
-// a typo in spec.signing.issuerRef would otherwise read as "waiting".
-func issuerRefProblem(ref cmmeta.IssuerReference, namespace string, found *cmapi.Issuer) string {
-	if found == nil {
-		return fmt.Sprintf("cert-manager Issuer %q does not exist in namespace %s", ref.Name, namespace)
+// issuerRefProblem says why the cert-manager Issuer or ClusterIssuer that
+// a Certificate references cannot sign it yet: it does not exist (status
+// is nil), or it is not Ready. Empty when it is Ready. namespace is the
+// Certificate's (a ClusterIssuer has none). cert-manager says this only on
+// the CertificateRequest, which platform engineers rarely look at; a typo
+// in an issuerRef would otherwise read as "waiting".
+func issuerRefProblem(ref cmmeta.IssuerReference, namespace string, status *cmapi.IssuerStatus) string {
+	what := fmt.Sprintf("cert-manager %s %q", ref.Kind, ref.Name)
+	if status == nil {
+		if ref.Kind == cmapi.ClusterIssuerKind {
+			return what + " does not exist"
+		}
+		return fmt.Sprintf("%s does not exist in namespace %s", what, namespace)
 	}
-	for _, c := range found.Status.Conditions {
+	for _, c := range status.Conditions {
 		if c.Type == cmapi.IssuerConditionReady {
 			if c.Status == cmmeta.ConditionTrue {
 				return ""
 			}
-			return fmt.Sprintf("cert-manager Issuer %q is not Ready: %s", ref.Name, strings.TrimSpace(c.Reason+": "+c.Message))
+			return fmt.Sprintf("%s is not Ready: %s", what, strings.TrimSpace(c.Reason+": "+c.Message))
 		}
 	}
-	return fmt.Sprintf("cert-manager Issuer %q has not reported Ready yet", ref.Name)
+	return what + " has not reported Ready yet"
 }
 
 // keyError is a key Secret that cannot be used, with the condition reason.

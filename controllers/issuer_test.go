@@ -303,3 +303,35 @@ func TestIssuerWithMissingCertManagerIssuer(t *testing.T) {
 		t.Fatal("Ready without a current key")
 	}
 }
+
+// TestIssuerWithMissingClusterIssuer: the same for a ClusterIssuer, which
+// the operator may read (get only) in every install mode.
+func TestIssuerWithMissingClusterIssuer(t *testing.T) {
+	needEnv(t)
+	ns := newNamespace(t, nil)
+	is := newIssuer(ns, "cluster-signed", clrv1.KeyAlgorithmEd25519)
+	name := "consortium-root-" + ns // cluster-scoped: unique per test run
+	is.Spec.Signing.IssuerRef = &clrv1.CertManagerIssuerReference{Name: name, Kind: "ClusterIssuer"}
+	if err := k8s.Create(ctx, is); err != nil {
+		t.Fatal(err)
+	}
+	want := `cert-manager ClusterIssuer "` + name + `" does not exist`
+	eventually(t, 60*time.Second, "KeyReady False naming the missing ClusterIssuer", func() (bool, string) {
+		got := &clrv1.Issuer{}
+		if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: is.Name}, got); err != nil {
+			return false, err.Error()
+		}
+		c := clrv1.FindCondition(got, clrv1.ConditionKeyReady)
+		if c == nil {
+			return false, "no KeyReady condition"
+		}
+		return c.Status == metav1.ConditionFalse && strings.Contains(c.Message, want), c.Reason + ": " + c.Message
+	})
+	ci := &cmapi.ClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{SelfSigned: &cmapi.SelfSignedIssuer{}}}}
+	if err := k8s.Create(ctx, ci); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(ctx, ci) })
+	waitIssuerReady(t, ns, is.Name)
+}

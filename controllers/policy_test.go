@@ -338,12 +338,12 @@ func TestCertificateReady(t *testing.T) {
 
 func TestIssuerRefProblem(t *testing.T) {
 	ref := cmmeta.IssuerReference{Name: "ca", Kind: "Issuer", Group: "cert-manager.io"}
-	issuer := func(conds ...cmapi.IssuerCondition) *cmapi.Issuer {
-		return &cmapi.Issuer{Status: cmapi.IssuerStatus{Conditions: conds}}
+	issuer := func(conds ...cmapi.IssuerCondition) *cmapi.IssuerStatus {
+		return &cmapi.IssuerStatus{Conditions: conds}
 	}
 	for _, tc := range []struct {
 		name  string
-		found *cmapi.Issuer
+		found *cmapi.IssuerStatus
 		want  string // "" for no problem
 	}{
 		{"missing", nil, `cert-manager Issuer "ca" does not exist in namespace tenant`},
@@ -355,6 +355,10 @@ func TestIssuerRefProblem(t *testing.T) {
 		if got := issuerRefProblem(ref, "tenant", tc.found); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
+	}
+	cluster := cmmeta.IssuerReference{Name: "letsencrypt", Kind: "ClusterIssuer", Group: "cert-manager.io"}
+	if got, want := issuerRefProblem(cluster, "tenant", nil), `cert-manager ClusterIssuer "letsencrypt" does not exist`; got != want {
+		t.Errorf("missing ClusterIssuer: %q, want %q", got, want)
 	}
 }
 
@@ -370,8 +374,8 @@ func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj clie
 }
 
 // TestCheckIssuerRefGrace: a fresh issuance costs no read and asks to be
-// looked at again when the grace ends; a long one reads the Issuer once; a
-// ClusterIssuer is never read.
+// looked at again when the grace ends; a long one reads the Issuer (or
+// ClusterIssuer) once; an external issuer is never read.
 func TestCheckIssuerRefGrace(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	issuing := func(since time.Duration) *cmapi.Certificate {
@@ -395,7 +399,11 @@ func TestCheckIssuerRefGrace(t *testing.T) {
 		t.Errorf("a minute into an issuance: %q, after %s, err %v, %d reads; want the missing issuer, one read", problem, after, err, r.gets)
 	}
 	cluster := cmmeta.IssuerReference{Name: "letsencrypt", Kind: "ClusterIssuer", Group: "cert-manager.io"}
-	if problem, _, err := checkIssuerRef(context.Background(), r, "tenant", issuing(time.Minute), cluster, now); err != nil || problem != "" || r.gets != 1 {
-		t.Errorf("ClusterIssuer: %q, err %v, %d reads; want no read", problem, err, r.gets)
+	if problem, _, err := checkIssuerRef(context.Background(), r, "tenant", issuing(time.Minute), cluster, now); err != nil || problem != `cert-manager ClusterIssuer "letsencrypt" does not exist` || r.gets != 2 {
+		t.Errorf("ClusterIssuer: %q, err %v, %d reads; want the missing ClusterIssuer, one more read", problem, err, r.gets)
+	}
+	external := cmmeta.IssuerReference{Name: "pca", Kind: "AWSPCAClusterIssuer", Group: "awspca.cert-manager.io"}
+	if problem, _, err := checkIssuerRef(context.Background(), r, "tenant", issuing(time.Minute), external, now); err != nil || problem != "" || r.gets != 2 {
+		t.Errorf("external issuer: %q, err %v, %d reads; want no read", problem, err, r.gets)
 	}
 }

@@ -72,7 +72,8 @@ const (
 
 	// ReasonCertificateNotReady: the cert-manager Certificate of a key is not
 	// Ready yet (or its issuer refuses it); when spec.signing.issuerRef names
-	// a cert-manager Issuer that is missing or not Ready, the message says so.
+	// a cert-manager Issuer or ClusterIssuer that is missing or not Ready,
+	// the message says so.
 	ReasonCertificateNotReady = "CertificateNotReady"
 	// ReasonSecretMissing: a referenced Secret (or a key in it) is absent.
 	ReasonSecretMissing = "SecretMissing"
@@ -108,9 +109,8 @@ const (
 	// operator requested for the Ingress (spec.ingress.tls.issuerRef) is not
 	// Ready yet, so the Ingress would serve no or an expired certificate;
 	// the message carries cert-manager's reason when it reported a failure,
-	// or names the referenced cert-manager Issuer when it is missing or not
-	// Ready (a ClusterIssuer is not checked: the Certificate and its
-	// CertificateRequest tell why).
+	// or names the referenced cert-manager Issuer or ClusterIssuer when it
+	// is missing or not Ready.
 	ReasonIngressCertificateNotReady = "IngressCertificateNotReady"
 )
 

@@ -272,23 +272,7 @@ func TestIssuerWithMissingCertManagerIssuer(t *testing.T) {
 	if err := k8s.Create(ctx, is); err != nil {
 		t.Fatal(err)
 	}
-	want := `cert-manager Issuer "consortium-ca" does not exist in namespace ` + ns
-	eventually(t, 60*time.Second, "KeyReady False naming the missing cert-manager Issuer", func() (bool, string) {
-		got := &clrv1.Issuer{}
-		if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: is.Name}, got); err != nil {
-			return false, err.Error()
-		}
-		c := clrv1.FindCondition(got, clrv1.ConditionKeyReady)
-		if c == nil {
-			return false, "no KeyReady condition"
-		}
-		return c.Status == metav1.ConditionFalse && c.Reason == clrv1.ReasonCertificateNotReady &&
-			strings.Contains(c.Message, want) && strings.Contains(c.Message, "spec.signing.issuerRef"), c.Reason + ": " + c.Message
-	})
-	got := &clrv1.Issuer{}
-	if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: is.Name}, got); err != nil {
-		t.Fatal(err)
-	}
+	got := waitKeyNotReadyNaming(t, ns, is.Name, `cert-manager Issuer "consortium-ca" does not exist in namespace `+ns)
 	// Waiting on a cert-manager Issuer is progress, not a stall: creating
 	// it is enough.
 	checkKstatus(t, got, got.Generation, got.Status.ObservedGeneration, "InProgress")
@@ -315,18 +299,7 @@ func TestIssuerWithMissingClusterIssuer(t *testing.T) {
 	if err := k8s.Create(ctx, is); err != nil {
 		t.Fatal(err)
 	}
-	want := `cert-manager ClusterIssuer "` + name + `" does not exist`
-	eventually(t, 60*time.Second, "KeyReady False naming the missing ClusterIssuer", func() (bool, string) {
-		got := &clrv1.Issuer{}
-		if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: is.Name}, got); err != nil {
-			return false, err.Error()
-		}
-		c := clrv1.FindCondition(got, clrv1.ConditionKeyReady)
-		if c == nil {
-			return false, "no KeyReady condition"
-		}
-		return c.Status == metav1.ConditionFalse && strings.Contains(c.Message, want), c.Reason + ": " + c.Message
-	})
+	waitKeyNotReadyNaming(t, ns, is.Name, `cert-manager ClusterIssuer "`+name+`" does not exist`)
 	ci := &cmapi.ClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{SelfSigned: &cmapi.SelfSignedIssuer{}}}}
 	if err := k8s.Create(ctx, ci); err != nil {
@@ -334,4 +307,24 @@ func TestIssuerWithMissingClusterIssuer(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = k8s.Delete(ctx, ci) })
 	waitIssuerReady(t, ns, is.Name)
+}
+
+// waitKeyNotReadyNaming waits until the Issuer's KeyReady is False with
+// reason CertificateNotReady and a message naming want and the field
+// spec.signing.issuerRef, and returns the Issuer.
+func waitKeyNotReadyNaming(t *testing.T, ns, name, want string) *clrv1.Issuer {
+	t.Helper()
+	got := &clrv1.Issuer{}
+	eventually(t, 60*time.Second, "KeyReady False naming "+want, func() (bool, string) {
+		if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, got); err != nil {
+			return false, err.Error()
+		}
+		c := clrv1.FindCondition(got, clrv1.ConditionKeyReady)
+		if c == nil {
+			return false, "no KeyReady condition"
+		}
+		return c.Status == metav1.ConditionFalse && c.Reason == clrv1.ReasonCertificateNotReady &&
+			strings.Contains(c.Message, want) && strings.Contains(c.Message, "spec.signing.issuerRef"), c.Reason + ": " + c.Message
+	})
+	return got
 }

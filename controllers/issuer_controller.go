@@ -189,7 +189,7 @@ func (r *IssuerReconciler) reconcile(ctx context.Context, issuer *clrv1.Issuer) 
 	if err := r.Client.Get(ctx, ctrl.ObjectKeyFromObject(cert), current); err != nil && !apierrors.IsNotFound(err) {
 		return outcome{}, 0, fmt.Errorf("reading Certificate %s: %w", cert.Name, err)
 	}
-	certReady, certReason, certMessage := certificateReady(current)
+	certReady, _, _ := certificateReady(current)
 
 	secret := &corev1.Secret{}
 	secretErr := r.Client.Get(ctx, types.NamespacedName{Namespace: issuer.Namespace, Name: signingKeySecretName(issuer.Name)}, secret)
@@ -197,23 +197,17 @@ func (r *IssuerReconciler) reconcile(ctx context.Context, issuer *clrv1.Issuer) 
 		return outcome{}, 0, fmt.Errorf("reading Secret %s: %w", signingKeySecretName(issuer.Name), secretErr)
 	}
 	if apierrors.IsNotFound(secretErr) {
-		reason, msg := clrv1.ReasonCertificateNotReady, certificateWaiting(cert.Name, certReason, certMessage)
-		var requeue time.Duration
-		if !certReady && certReason == "" && issuer.Spec.Signing.IssuerRef != nil {
-			problem, after, err := checkIssuerRef(ctx, r.APIReader, issuer.Namespace, current, certManagerIssuerRef(issuer), r.now())
-			if err != nil {
-				return outcome{}, 0, err
-			}
-			requeue = after
-			if problem != "" {
-				msg = fmt.Sprintf("%s: %s (spec.signing.issuerRef)", msg, problem)
-			}
-		}
 		if certReady {
-			reason, msg = clrv1.ReasonSecretMissing, fmt.Sprintf("Certificate %s is Ready but its Secret %s does not exist", cert.Name, signingKeySecretName(issuer.Name))
+			reason, msg := clrv1.ReasonSecretMissing, fmt.Sprintf("Certificate %s is Ready but its Secret %s does not exist", cert.Name, signingKeySecretName(issuer.Name))
+			setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionFalse, reason, msg)
+			return outcome{reason: reason, message: msg}, 0, nil
 		}
-		setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionFalse, reason, msg)
-		return outcome{reason: reason, message: msg}, requeue, nil
+		msg, requeue, err := r.waitingMessage(ctx, issuer, current)
+		if err != nil {
+			return outcome{}, 0, err
+		}
+		setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionFalse, clrv1.ReasonCertificateNotReady, msg)
+		return outcome{reason: clrv1.ReasonCertificateNotReady, message: msg}, requeue, nil
 	}
 
 	if err := r.ownKeySecret(ctx, issuer, secret); err != nil {
@@ -288,7 +282,14 @@ func (r *IssuerReconciler) reconcile(ctx context.Context, issuer *clrv1.Issuer) 
 	if !certReady {
 		// The key in the Secret is published (it is what clr-server signs
 		// with), but the Certificate is being (re)issued.
-		msg := fmt.Sprintf("key %s published; %s", key.KID, certificateWaiting(cert.Name, certReason, certMessage))
+		waiting, after, err := r.waitingMessage(ctx, issuer, current)
+		if err != nil {
+			return outcome{}, 0, err
+		}
+		if after > 0 && (requeue == 0 || after < requeue) {
+			requeue = after
+		}
+		msg := fmt.Sprintf("key %s published; %s", key.KID, waiting)
 		setCondition(issuer, issuer.Generation, clrv1.ConditionKeyReady, metav1.ConditionFalse, clrv1.ReasonCertificateNotReady, msg)
 		return outcome{reason: clrv1.ReasonCertificateNotReady, message: msg}, requeue, nil
 	}
@@ -359,6 +360,38 @@ func checkIssuerRef(ctx context.Context, reader ctrl.Reader, namespace string, c
 		}
 	}
 	return issuerRefProblem(ref, namespace, status), 0, nil
+}
+
+// waitingForCertificate is the status message of an owner whose
+// Certificate name (current: as cached, empty when not yet created)
+// cert-manager has not issued: certificateWaiting's line and, when ref is
+// set and cert-manager reported nothing of its own, what checkIssuerRef
+// finds wrong with that issuer, naming the field that holds ref. It also
+// returns when to look again.
+func waitingForCertificate(ctx context.Context, reader ctrl.Reader, namespace, name string, current *cmapi.Certificate, ref *cmmeta.IssuerReference, field string, now time.Time) (string, time.Duration, error) {
+	_, reason, message := certificateReady(current)
+	msg := certificateWaiting(name, reason, message)
+	if ref == nil || reason != "" {
+		return msg, 0, nil
+	}
+	problem, after, err := checkIssuerRef(ctx, reader, namespace, current, *ref, now)
+	if err != nil || problem == "" {
+		return msg, after, err
+	}
+	return fmt.Sprintf("%s: %s (%s)", msg, problem, field), 0, nil
+}
+
+// waitingMessage is KeyReady's message while cert-manager issues the key's
+// Certificate. The issuer is checked only when spec.signing.issuerRef names
+// one: the operator's own self-signed Issuer needs no second opinion, and
+// under load (1,000 tenants at once) issuances outlast issuerRefGrace.
+func (r *IssuerReconciler) waitingMessage(ctx context.Context, issuer *clrv1.Issuer, current *cmapi.Certificate) (string, time.Duration, error) {
+	var ref *cmmeta.IssuerReference
+	if issuer.Spec.Signing.IssuerRef != nil {
+		userRef := certManagerIssuerRef(issuer)
+		ref = &userRef
+	}
+	return waitingForCertificate(ctx, r.APIReader, issuer.Namespace, signingKeyCertificateName(issuer.Name), current, ref, "spec.signing.issuerRef", r.now())
 }
 
 // applyOwned sets the Issuer as controller owner of a child and applies it.

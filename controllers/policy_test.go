@@ -407,3 +407,30 @@ func TestCheckIssuerRefGrace(t *testing.T) {
 		t.Errorf("external issuer: %q, err %v, %d reads; want no read", problem, err, r.gets)
 	}
 }
+
+// TestWaitingForCertificate: the issuer is looked at only for a ref that is
+// set and while cert-manager says nothing itself; its finding comes with
+// the field that holds the ref.
+func TestWaitingForCertificate(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	since := metav1.NewTime(now.Add(-time.Minute))
+	stuck := &cmapi.Certificate{Status: cmapi.CertificateStatus{Conditions: []cmapi.CertificateCondition{
+		{Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue, LastTransitionTime: &since}}}}
+	failed := &cmapi.Certificate{Status: cmapi.CertificateStatus{Conditions: []cmapi.CertificateCondition{
+		{Type: cmapi.CertificateConditionReady, Status: cmmeta.ConditionFalse, Reason: "DoesNotExist"},
+		{Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionFalse, Reason: "Failed", Message: "denied", LastTransitionTime: &since}}}}
+	ref := &cmmeta.IssuerReference{Name: "ca", Kind: "Issuer", Group: "cert-manager.io"}
+	r := &countingReader{Reader: fake.NewClientBuilder().WithScheme(NewScheme()).Build()}
+	ctx := context.Background()
+
+	if msg, _, err := waitingForCertificate(ctx, r, "tenant", "k", stuck, nil, "spec.x", now); err != nil || msg != "waiting for cert-manager to issue Certificate k" || r.gets != 0 {
+		t.Errorf("no ref: %q, %v, %d reads; want the plain waiting line and no read", msg, err, r.gets)
+	}
+	if msg, _, err := waitingForCertificate(ctx, r, "tenant", "k", failed, ref, "spec.x", now); err != nil || !strings.Contains(msg, "Failed: denied") || r.gets != 0 {
+		t.Errorf("cert-manager reported a failure: %q, %v, %d reads; want its words and no read", msg, err, r.gets)
+	}
+	msg, after, err := waitingForCertificate(ctx, r, "tenant", "k", stuck, ref, "spec.x", now)
+	if want := `waiting for cert-manager to issue Certificate k: cert-manager Issuer "ca" does not exist in namespace tenant (spec.x)`; err != nil || msg != want || after != 0 || r.gets != 1 {
+		t.Errorf("stuck on a missing issuer: %q, after %s, %v, %d reads; want %q after one read", msg, after, err, r.gets, want)
+	}
+}

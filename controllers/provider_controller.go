@@ -611,8 +611,10 @@ func (r *CLRProviderReconciler) reconcileNetwork(ctx context.Context, st *provid
 		return stepResult{ok: true, reason: clrv1.ReasonSucceeded, message: "Service ready (no Ingress requested)"}, nil
 	}
 	certName := types.NamespacedName{Namespace: p.Namespace, Name: providerTLSSecretName(p.Name)}
+	var tlsCert *cmapi.Certificate
 	if tls := p.Spec.Ingress.TLS; tls != nil && tls.IssuerRef != nil {
-		if err := r.applyOwned(ctx, p, buildTLSCertificate(p)); err != nil {
+		tlsCert = buildTLSCertificate(p)
+		if err := r.applyOwned(ctx, p, tlsCert); err != nil {
 			return stepResult{}, err
 		}
 	} else if err := r.deleteOwned(ctx, p, &cmapi.Certificate{}, certName); err != nil {
@@ -621,27 +623,19 @@ func (r *CLRProviderReconciler) reconcileNetwork(ctx context.Context, st *provid
 	if err := r.applyOwned(ctx, p, buildIngress(p)); err != nil {
 		return stepResult{}, err
 	}
-	if tls := p.Spec.Ingress.TLS; tls != nil && tls.IssuerRef != nil {
+	if tlsCert != nil {
 		cert := &cmapi.Certificate{}
 		if err := r.Client.Get(ctx, certName, cert); err != nil && !apierrors.IsNotFound(err) {
 			return stepResult{}, fmt.Errorf("reading Certificate %s: %w", certName.Name, err)
 		}
 		// Not a stop: the Ingress is in place and the later steps do not
 		// depend on its certificate; cert-manager retries on its own.
-		if ready, reason, msg := certificateReady(cert); !ready {
-			message := "Ingress TLS: " + certificateWaiting(certName.Name, reason, msg)
-			var requeue time.Duration
-			if reason == "" {
-				problem, after, err := checkIssuerRef(ctx, r.APIReader, p.Namespace, cert, buildTLSCertificate(p).Spec.IssuerRef, r.now())
-				if err != nil {
-					return stepResult{}, err
-				}
-				requeue = after
-				if problem != "" {
-					message += ": " + problem + " (spec.ingress.tls.issuerRef)"
-				}
+		if ready, _, _ := certificateReady(cert); !ready {
+			msg, requeue, err := waitingForCertificate(ctx, r.APIReader, p.Namespace, certName.Name, cert, &tlsCert.Spec.IssuerRef, "spec.ingress.tls.issuerRef", r.now())
+			if err != nil {
+				return stepResult{}, err
 			}
-			return stepResult{reason: clrv1.ReasonIngressCertificateNotReady, message: message, requeueAfter: requeue}, nil
+			return stepResult{reason: clrv1.ReasonIngressCertificateNotReady, message: "Ingress TLS: " + msg, requeueAfter: requeue}, nil
 		}
 	}
 	return stepResult{ok: true, reason: clrv1.ReasonSucceeded, message: fmt.Sprintf("Service and Ingress for %s in place", p.Spec.Hostname)}, nil

@@ -32,8 +32,8 @@ const (
 	// Decisions are cached so that a scrape every few seconds costs the
 	// apiserver nothing: allowed for a minute, denied for ten seconds (a
 	// RoleBinding just created takes effect quickly). Errors are not cached.
-	defaultAllowTTL = time.Minute
-	defaultDenyTTL  = 10 * time.Second
+	allowTTL = time.Minute
+	denyTTL  = 10 * time.Second
 	// maxCached bounds the cache: callers with many distinct tokens (or an
 	// attacker cycling through garbage) cannot grow it without limit.
 	maxCached = 1024
@@ -43,11 +43,9 @@ const (
 
 // Reviewer decides whether a request may read the metrics.
 type Reviewer struct {
-	tokens   authnclient.TokenReviewInterface
-	access   authzclient.SubjectAccessReviewInterface
-	allowTTL time.Duration
-	denyTTL  time.Duration
-	now      func() time.Time
+	tokens authnclient.TokenReviewInterface
+	access authzclient.SubjectAccessReviewInterface
+	now    func() time.Time
 
 	mu    sync.Mutex
 	cache map[[sha256.Size]byte]decision
@@ -72,7 +70,7 @@ func NewReviewer(cfg *rest.Config, httpClient *http.Client) (*Reviewer, error) {
 	}
 	return &Reviewer{
 		tokens: authn.TokenReviews(), access: authz.SubjectAccessReviews(),
-		allowTTL: defaultAllowTTL, denyTTL: defaultDenyTTL, now: time.Now,
+		now:   time.Now,
 		cache: map[[sha256.Size]byte]decision{},
 	}, nil
 }
@@ -133,9 +131,9 @@ func (r *Reviewer) decide(ctx context.Context, req *http.Request) (decision, err
 	if err != nil {
 		return decision{}, err
 	}
-	ttl := r.denyTTL
+	ttl := denyTTL
 	if d.status == http.StatusOK {
-		ttl = r.allowTTL
+		ttl = allowTTL
 	}
 	d.expires = now.Add(ttl)
 	r.store(key, d, now)

@@ -245,7 +245,7 @@ func TestSecureMetricsAgainstAnAPIServer(t *testing.T) {
 	if s := get(t, insecure, url, c.reader); s.status != http.StatusOK {
 		t.Errorf("within the cache's lifetime: %d, want the cached 200", s.status)
 	}
-	later := time.Now().Add(defaultAllowTTL + time.Second)
+	later := time.Now().Add(allowTTL + time.Second)
 	reviewer.mu.Lock()
 	reviewer.now = func() time.Time { return later }
 	reviewer.mu.Unlock()
@@ -364,7 +364,7 @@ func TestBearerToken(t *testing.T) {
 // TestCacheIsBounded: many distinct tokens cannot grow the cache past
 // maxCached.
 func TestCacheIsBounded(t *testing.T) {
-	r := &Reviewer{allowTTL: time.Minute, denyTTL: time.Minute, now: time.Now, cache: map[[32]byte]decision{}}
+	r := &Reviewer{now: time.Now, cache: map[[32]byte]decision{}}
 	now := time.Now()
 	for i := 0; i < 3*maxCached; i++ {
 		r.store([32]byte{byte(i), byte(i >> 8)}, decision{status: http.StatusForbidden, expires: now.Add(time.Minute)}, now)
